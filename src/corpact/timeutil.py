@@ -1,0 +1,65 @@
+"""Instants with their zone. Deadlines are stored as aware datetimes in the offer's zone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from corpact.errors import InputError
+
+
+def zone(name: str, *, field: str | None = None, source: str | None = None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError.single(
+            "time-zone", f"unknown IANA time zone {name!r}", field=field, source=source
+        ) from None
+
+
+def parse_instant(
+    text: str,
+    default_zone: ZoneInfo,
+    *,
+    field: str | None = None,
+    source: str | None = None,
+    line: int | None = None,
+) -> datetime:
+    """ISO 8601 date-time; without an offset it is read in `default_zone`.
+
+    "2004-11-12T17:00" -> 17:00 New York time when the offer's zone is America/New_York.
+    """
+    raw = text.strip()
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError.single(
+            "timestamp-format",
+            f"{text!r} is not an ISO 8601 date-time (e.g. 2004-11-12T16:59:00-05:00)",
+            field=field,
+            source=source,
+            line=line,
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=default_zone)
+    return parsed
+
+
+def end_of_day(day: date, tz: ZoneInfo) -> datetime:
+    """ "12:00 midnight on D" means the end of D, i.e. 00:00 of D + 1 in the same zone."""
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
+
+
+def parse_date(
+    text: str, *, field: str | None = None, source: str | None = None, line: int | None = None
+) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError.single(
+            "date-format",
+            f"{text!r} is not an ISO date (YYYY-MM-DD)",
+            field=field,
+            source=source,
+            line=line,
+        ) from None
