@@ -1,0 +1,259 @@
+"""Journal events and their canonical leaf bytes (RFC 8785 JSON, no floats).
+
+The leaf record is one JSON object with sorted keys and no whitespace:
+
+    {"format":"corpact-leaf/1","idempotency_key":...,"kind":...,"payload":{...},
+     "recorded_at":"2004-11-12T21:59:00.000000Z","stream":...}
+
+The stored bytes are what is hashed; readers decode them, never re-encode an object to verify.
+The payload fingerprint (idempotency) covers stream, kind and payload but not `recorded_at`:
+a retry is the same instruction even when it arrives later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, cast
+
+from corpact.errors import CorpactError, InputError, Problem
+from corpact.journal.hashing import leaf_hash
+
+JsonValue = str | int | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
+LEAF_FORMAT = "corpact-leaf/1"
+# RFC 8785 serializes numbers as IEEE doubles: larger integers must travel as strings.
+MAX_SAFE_INTEGER = (1 << 53) - 1
+MAX_TEXT_FIELD_CHARS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    stream: str
+    kind: str
+    payload: Mapping[str, JsonValue]
+    idempotency_key: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    index: int
+    stream: str
+    kind: str
+    payload: Mapping[str, JsonValue]
+    idempotency_key: str
+    recorded_at: datetime
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    idempotency_key: str
+    index: int
+    leaf_hash_hex: str
+    status: Literal["created", "exists"]
+
+
+Guard = Callable[[Sequence[StoredEvent], Sequence[NewEvent]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedEvent:
+    """An event with its leaf bytes, leaf hash and payload fingerprint, ready to store."""
+
+    event: NewEvent
+    leaf_data: bytes
+    leaf_hash: bytes
+    fingerprint: bytes
+    recorded_at_text: str
+
+
+class LeafFormatError(CorpactError):
+    """Stored or exported leaf bytes are not a canonical corpact leaf."""
+
+
+def _json_problems(value: object, where: str, found: list[Problem]) -> bool:
+    """Collect problems; return True when a key is not ASCII (slow, exact key sort needed)."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            found.append(
+                Problem("json-integer", "integer beyond 2^53 - 1: pass it as a string", field=where)
+            )
+        return False
+    if isinstance(value, str):
+        if not _encodable(value):
+            found.append(Problem("json-string", "string is not valid Unicode", field=where))
+        return False
+    if isinstance(value, list):
+        return any([_json_problems(v, f"{where}[{i}]", found) for i, v in enumerate(value)])
+    if isinstance(value, dict):
+        slow = False
+        for key, item in value.items():
+            if not isinstance(key, str) or not _encodable(key):
+                found.append(Problem("json-key", f"key {key!r} is not a text", field=where))
+                continue
+            slow = _json_problems(item, f"{where}.{key}", found) or slow or not key.isascii()
+        return slow
+    rule = "json-float" if isinstance(value, float) else "json-type"
+    found.append(
+        Problem(
+            rule,
+            f"{type(value).__name__} is not allowed in a payload "
+            "(amounts travel as decimal strings)",
+            field=where,
+        )
+    )
+    return False
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _utf16_sorted(value: JsonValue) -> JsonValue:
+    # RFC 8785 sorts keys by UTF-16 code units; Python compares code points.
+    if isinstance(value, dict):
+        ordered = sorted(value.items(), key=lambda item: item[0].encode("utf-16-be"))
+        return {k: _utf16_sorted(v) for k, v in ordered}
+    if isinstance(value, list):
+        return [_utf16_sorted(v) for v in value]
+    return value
+
+
+def canonical_json(value: JsonValue, *, exact_sort: bool = True) -> str:
+    if exact_sort:
+        return json.dumps(_utf16_sorted(value), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def format_recorded_at(moment: datetime) -> str:
+    utc = moment.astimezone(UTC)
+    # strftime("%Y") does not zero-pad years before 1000 on every platform.
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S.%f}Z"
+
+
+def _field_problems(event: NewEvent, where: str) -> list[Problem]:
+    found: list[Problem] = []
+    for name in ("stream", "kind", "idempotency_key"):
+        text = getattr(event, name)
+        if not isinstance(text, str) or not text or len(text) > MAX_TEXT_FIELD_CHARS:
+            found.append(
+                Problem(
+                    "event-field",
+                    f"must be a text of 1 to {MAX_TEXT_FIELD_CHARS} characters",
+                    field=f"{where}.{name}",
+                )
+            )
+    moment = event.recorded_at
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        found.append(
+            Problem(
+                "aware-datetime",
+                "must be a datetime with a time zone",
+                field=f"{where}.recorded_at",
+            )
+        )
+    if not isinstance(event.payload, Mapping):
+        found.append(
+            Problem("payload-object", "payload must be a mapping", field=f"{where}.payload")
+        )
+    return found
+
+
+def encode_event(event: NewEvent, where: str = "event") -> EncodedEvent:
+    """Validate and encode one event; raise `InputError` listing every problem."""
+    found = _field_problems(event, where)
+    payload = dict(event.payload) if isinstance(event.payload, Mapping) else {}
+    slow = _json_problems(payload, f"{where}.payload", found)
+    if found:
+        raise InputError(found)
+    payload_text = canonical_json(cast(JsonValue, payload), exact_sort=slow)
+    parts = {
+        name: json.dumps(getattr(event, name), ensure_ascii=False)
+        for name in ("stream", "kind", "idempotency_key")
+    }
+    recorded_at_text = format_recorded_at(event.recorded_at)
+    leaf_text = (
+        f'{{"format":"{LEAF_FORMAT}","idempotency_key":{parts["idempotency_key"]},'
+        f'"kind":{parts["kind"]},"payload":{payload_text},'
+        f'"recorded_at":"{recorded_at_text}","stream":{parts["stream"]}}}'
+    )
+    fingerprint_text = (
+        f'{{"kind":{parts["kind"]},"payload":{payload_text},"stream":{parts["stream"]}}}'
+    )
+    leaf_data = leaf_text.encode("utf-8")
+    return EncodedEvent(
+        event=event,
+        leaf_data=leaf_data,
+        leaf_hash=leaf_hash(leaf_data),
+        fingerprint=hashlib.sha256(fingerprint_text.encode("utf-8")).digest(),
+        recorded_at_text=recorded_at_text,
+    )
+
+
+def encode_events(events: Sequence[NewEvent]) -> list[EncodedEvent]:
+    """Encode a batch, reporting the problems of every event at once."""
+    encoded: list[EncodedEvent] = []
+    found: list[Problem] = []
+    for position, event in enumerate(events):
+        try:
+            encoded.append(encode_event(event, f"events[{position}]"))
+        except InputError as err:
+            found.extend(err.problems)
+    if found:
+        raise InputError(found)
+    return encoded
+
+
+def decode_leaf(index: int, leaf_data: bytes) -> StoredEvent:
+    """Read a stored leaf back; refuse bytes that are not exactly the canonical encoding."""
+    try:
+        record = json.loads(leaf_data.decode("utf-8"))
+        event = NewEvent(
+            stream=record["stream"],
+            kind=record["kind"],
+            payload=record["payload"],
+            idempotency_key=record["idempotency_key"],
+            recorded_at=datetime.fromisoformat(record["recorded_at"]),
+        )
+        ok = record["format"] == LEAF_FORMAT and len(record) == 6
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise LeafFormatError(f"leaf {index} is not a corpact leaf record") from None
+    try:
+        canonical = ok and encode_event(event).leaf_data == leaf_data
+    except InputError:
+        canonical = False
+    if not canonical:
+        raise LeafFormatError(f"leaf {index} is not in canonical form")
+    return StoredEvent(
+        index=index,
+        stream=event.stream,
+        kind=event.kind,
+        payload=event.payload,
+        idempotency_key=event.idempotency_key,
+        recorded_at=event.recorded_at,
+        leaf_hash=leaf_hash(leaf_data),
+    )
+
+
+def decode_leaf_trusted(index: int, leaf_data: bytes, stored_leaf_hash: bytes) -> StoredEvent:
+    """Fast path for rows this store wrote itself; the audit uses `decode_leaf`."""
+    record = json.loads(leaf_data)
+    return StoredEvent(
+        index=index,
+        stream=record["stream"],
+        kind=record["kind"],
+        payload=record["payload"],
+        idempotency_key=record["idempotency_key"],
+        recorded_at=datetime.fromisoformat(record["recorded_at"]),
+        leaf_hash=stored_leaf_hash,
+    )
