@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 from pathlib import Path
@@ -35,17 +36,21 @@ DEMO_SECTIONS = {
 }
 
 
-def _display(argv: list[str]) -> str:
+def _relative_to_examples(argv: list[str]) -> list[str]:
+    """Example paths as a user sees them after `corpact examples --copy-to examples`."""
     root = str(examples_root())
-    shown = [a.replace(root, "examples") for a in argv]
-    return "$ corpact " + shlex.join(shown)
+    return [a.replace(root + os.sep, "") if a.startswith(root + os.sep) else a for a in argv]
 
 
 @app.command()
 def demo(
     section: str = typer.Argument("all", help="all, or one of: " + ", ".join(DEMO_SECTIONS)),
 ) -> None:
-    """Run the reference cases from the example files shipped in the package."""
+    """Run the reference cases from the example files shipped in the package.
+
+    Each step prints the command it runs; `corpact examples --copy-to DIR` copies the files so
+    the same commands work from DIR.
+    """
     if section != "all" and section not in DEMO_SECTIONS:
         raise typer.BadParameter(f"unknown section {section!r}", param_hint="SECTION")
     names = list(DEMO_SECTIONS) if section == "all" else [section]
@@ -56,14 +61,20 @@ def demo(
 
 def _run_step(step: DemoStep) -> None:
     command = typer.main.get_command(app)
+    argv = _relative_to_examples(step.argv)
     typer.echo()
     typer.secho(f"== {step.title}", bold=True)
-    typer.echo(_display(step.argv))
+    typer.echo("$ corpact " + shlex.join(argv))
+    # Run inside the examples folder so that the output names files as the user sees them.
+    previous = Path.cwd()
+    os.chdir(examples_root())
     try:
-        command.main(args=step.argv, prog_name="corpact", standalone_mode=False)
+        command.main(args=argv, prog_name="corpact", standalone_mode=False)
     except typer.Exit as stop:
         if stop.exit_code:
             raise
+    finally:
+        os.chdir(previous)
 
 
 @app.command()

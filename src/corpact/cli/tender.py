@@ -2,10 +2,100 @@
 
 from __future__ import annotations
 
-from corpact.cli.common import DemoStep, new_app
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from corpact.cli.common import (
+    DemoStep,
+    OutputFormat,
+    examples_root,
+    new_app,
+    stdout_console,
+    write_out,
+)
+from corpact.tender.instructions import build_ledger, read_instructions_csv
+from corpact.tender.render import print_table, results_csv, results_json_text
+from corpact.tender.service import final_expiration, run_offer
+from corpact.tender.terms_file import load_terms
+from corpact.timeutil import parse_instant
 
 app = new_app("Debt tender offers: validate terms and instructions, allocate, publish results.")
 
+OfferPath = Annotated[Path, typer.Argument(help="offer terms file (TOML or YAML)")]
+InstructionsPath = Annotated[Path, typer.Argument(help="instructions file (CSV)")]
+
+
+@app.command()
+def validate(
+    offer: OfferPath,
+    instructions: Annotated[Path | None, typer.Argument(help="instructions file (CSV)")] = None,
+) -> None:
+    """Check a terms file (and an instructions file against it); report every problem."""
+    terms, amendments = load_terms(offer)
+    typer.echo(
+        f"{offer}: ok - offer {terms.offer_id}, {len(terms.series)} series, "
+        f"{len(amendments)} amendment(s)"
+    )
+    if instructions is not None:
+        ledger = build_ledger(
+            terms, amendments, read_instructions_csv(instructions, terms), str(instructions)
+        )
+        dupes = (
+            f", {len(ledger.duplicates)} exact resubmission(s) ignored" if ledger.duplicates else ""
+        )
+        typer.echo(
+            f"{instructions}: ok - {len(ledger.tenders)} tender(s), "
+            f"{len(ledger.withdrawals)} withdrawal(s){dupes}"
+        )
+
+
+@app.command()
+def results(
+    offer: OfferPath,
+    instructions: InstructionsPath,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="ISO time; default: expiration (offer's zone if no offset)"),
+    ] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Results to date: the published table, acceptance and proration as of a moment."""
+    terms, amendments = load_terms(offer)
+    ledger = build_ledger(
+        terms, amendments, read_instructions_csv(instructions, terms), str(instructions)
+    )
+    moment = (
+        parse_instant(as_of, terms.time_zone, field="--as-of")
+        if as_of is not None
+        else final_expiration(terms, amendments)
+    )
+    run = run_offer(terms, amendments, ledger, moment)
+    if output_format is OutputFormat.json:
+        write_out(results_json_text(run.results))
+    elif output_format is OutputFormat.csv:
+        write_out(results_csv(run.results))
+    else:
+        print_table(run.results, stdout_console())
+
 
 def demo_steps() -> list[DemoStep]:
-    return []
+    folder = examples_root() / "level3-2004"
+    offer, early = str(folder / "offer.toml"), str(folder / "instructions-early.csv")
+    return [
+        DemoStep(
+            "Tender offer: check the Level 3 2004 terms and instructions",
+            ["tender", "validate", offer, early],
+        ),
+        DemoStep(
+            "Results to date at the early tender date (as published 2004-11-15), under "
+            "the $450 million Tender Cap",
+            ["tender", "results", offer, early, "--as-of", "2004-11-12T17:00"],
+        ),
+        DemoStep(
+            "The same tenders after the 2004-11-17 supplement raised the Tender Cap to "
+            "$1.105 billion",
+            ["tender", "results", offer, early, "--as-of", "2004-11-17T12:00"],
+        ),
+    ]

@@ -1,0 +1,465 @@
+"""Tender and withdrawal instructions: the CSV format, parsing, and the rules each must meet.
+
+The same `InstructionLedger` validates instructions read from a CSV file and instructions
+arriving one at a time on the journal, so both paths refuse exactly the same things.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from corpact.errors import InputError, Problem
+from corpact.tender.amendments import Amendment, terms_as_of
+from corpact.tender.terms import OfferTerms
+from corpact.timeutil import parse_instant
+
+CSV_COLUMNS = (
+    "instruction_id",
+    "received_at",
+    "action",
+    "series",
+    "principal",
+    "currency",
+    "participant",
+    "account",
+    "reference",
+    "guaranteed_delivery",
+    "withdraws",
+)
+REQUIRED_COLUMNS = ("instruction_id", "received_at", "action")
+TRUE_WORDS = {"true", "yes", "y", "1"}
+FALSE_WORDS = {"false", "no", "n", "0", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Tender:
+    instruction_id: str
+    received_at: datetime
+    series_id: str
+    principal: Decimal
+    participant: str = ""
+    account: str = ""
+    reference: str = ""
+    guaranteed_delivery: bool = False
+    line: int | None = field(default=None, compare=False)
+
+    def payload(self) -> dict[str, str | bool]:
+        return {
+            "action": "tender",
+            "instruction_id": self.instruction_id,
+            "received_at": self.received_at.isoformat(),
+            "series": self.series_id,
+            "principal": str(self.principal),
+            "participant": self.participant,
+            "account": self.account,
+            "reference": self.reference,
+            "guaranteed_delivery": self.guaranteed_delivery,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    instruction_id: str
+    received_at: datetime
+    target_id: str
+    participant: str = ""
+    reference: str = ""
+    line: int | None = field(default=None, compare=False)
+
+    def payload(self) -> dict[str, str | bool]:
+        return {
+            "action": "withdraw",
+            "instruction_id": self.instruction_id,
+            "received_at": self.received_at.isoformat(),
+            "withdraws": self.target_id,
+            "participant": self.participant,
+            "reference": self.reference,
+        }
+
+
+Instruction = Tender | Withdrawal
+
+
+def _same_instant_payload(a: Instruction, b: Instruction) -> bool:
+    # Equal instants written in different zones are the same instruction.
+    return (
+        type(a) is type(b)
+        and a.payload() | {"received_at": ""} == b.payload() | {"received_at": ""}
+        and a.received_at == b.received_at
+    )
+
+
+@dataclass(slots=True)
+class InstructionLedger:
+    """Accepts instructions in order of receipt and keeps only valid ones.
+
+    `offer(instruction)` returns the problems that refuse it (and then changes nothing), or an
+    empty list. A resubmission with the same id and the same payload is a no-op.
+    """
+
+    base_terms: OfferTerms
+    amendments: tuple[Amendment, ...] = ()
+    source: str | None = None
+    tenders: dict[str, Tender] = field(default_factory=dict)
+    withdrawals: dict[str, Withdrawal] = field(default_factory=dict)
+    withdrawn_by: dict[str, str] = field(default_factory=dict)
+    duplicates: list[str] = field(default_factory=list)
+    principal_by_series: dict[str, Decimal] = field(default_factory=dict)
+
+    def offer(self, instruction: Instruction) -> list[Problem]:
+        existing = self.tenders.get(instruction.instruction_id) or self.withdrawals.get(
+            instruction.instruction_id
+        )
+        if existing is not None:
+            if _same_instant_payload(existing, instruction):
+                self.duplicates.append(instruction.instruction_id)
+                return []
+            return [
+                self._problem(
+                    instruction,
+                    "instruction-id-unique",
+                    f"instruction id {instruction.instruction_id!r} was already received with a "
+                    "different payload",
+                    "instruction_id",
+                )
+            ]
+        if isinstance(instruction, Tender):
+            problems = self._tender_problems(instruction)
+            if not problems:
+                self.tenders[instruction.instruction_id] = instruction
+                total = self.principal_by_series.get(instruction.series_id, Decimal(0))
+                self.principal_by_series[instruction.series_id] = total + instruction.principal
+            return problems
+        problems = self._withdrawal_problems(instruction)
+        if not problems:
+            self.withdrawals[instruction.instruction_id] = instruction
+            self.withdrawn_by[instruction.target_id] = instruction.instruction_id
+            target = self.tenders[instruction.target_id]
+            self.principal_by_series[target.series_id] -= target.principal
+        return problems
+
+    def _problem(self, instruction: Instruction, rule: str, message: str, field: str) -> Problem:
+        return Problem(
+            rule=rule, message=message, source=self.source, line=instruction.line, field=field
+        )
+
+    def _tender_problems(self, t: Tender) -> list[Problem]:
+        terms = terms_as_of(self.base_terms, self.amendments, t.received_at)
+        series = terms.series_by_id().get(t.series_id)
+        if series is None:
+            known = ", ".join(s.series_id for s in terms.series)
+            return [
+                self._problem(
+                    t, "series-known", f"unknown series {t.series_id!r} (known: {known})", "series"
+                )
+            ]
+        problems = []
+        if t.received_at < terms.deadlines.launch_at:
+            problems.append(
+                self._problem(
+                    t,
+                    "tender-after-launch",
+                    f"received {t.received_at.isoformat()}, before the offer launched "
+                    f"at {terms.deadlines.launch_at.isoformat()}",
+                    "received_at",
+                )
+            )
+        if t.received_at >= terms.deadlines.expiration_at:
+            problems.append(
+                self._problem(
+                    t,
+                    "tender-before-expiration",
+                    f"received {t.received_at.isoformat()}, at or after expiration "
+                    f"{terms.deadlines.expiration_at.isoformat()}",
+                    "received_at",
+                )
+            )
+        if t.principal <= 0:
+            problems.append(
+                self._problem(
+                    t,
+                    "principal-positive",
+                    f"principal must be positive, got {t.principal}",
+                    "principal",
+                )
+            )
+        elif t.principal < series.minimum_denomination:
+            problems.append(
+                self._problem(
+                    t,
+                    "minimum-denomination",
+                    f"{t.principal:,} is below the minimum denomination of "
+                    f"{series.minimum_denomination:,}",
+                    "principal",
+                )
+            )
+        elif t.principal % series.increment != 0:
+            problems.append(
+                self._problem(
+                    t,
+                    "principal-increment",
+                    f"{t.principal:,} is not a multiple of the {series.increment:,} increment",
+                    "principal",
+                )
+            )
+        else:
+            total = self.principal_by_series.get(t.series_id, Decimal(0)) + t.principal
+            if total > series.outstanding:
+                problems.append(
+                    self._problem(
+                        t,
+                        "within-outstanding",
+                        f"tenders of {t.series_id} would total {total:,}, above the "
+                        f"{series.outstanding:,} outstanding",
+                        "principal",
+                    )
+                )
+        return problems
+
+    def _withdrawal_problems(self, w: Withdrawal) -> list[Problem]:
+        target = self.tenders.get(w.target_id)
+        if target is None:
+            return [
+                self._problem(
+                    w,
+                    "withdraw-known-tender",
+                    f"no valid tender {w.target_id!r} to withdraw",
+                    "withdraws",
+                )
+            ]
+        if w.target_id in self.withdrawn_by:
+            return [
+                self._problem(
+                    w,
+                    "withdraw-once",
+                    f"tender {w.target_id!r} was already withdrawn by "
+                    f"{self.withdrawn_by[w.target_id]!r}",
+                    "withdraws",
+                )
+            ]
+        if w.received_at < target.received_at:
+            return [
+                self._problem(
+                    w,
+                    "withdraw-after-tender",
+                    "a withdrawal cannot precede the tender it withdraws",
+                    "received_at",
+                )
+            ]
+        terms = terms_as_of(self.base_terms, self.amendments, w.received_at)
+        deadline = terms.deadlines.withdrawal_deadline_for(target.received_at)
+        if deadline is None or w.received_at >= deadline:
+            when = "no withdrawal right" if deadline is None else f"deadline {deadline.isoformat()}"
+            return [
+                self._problem(
+                    w,
+                    "withdrawal-deadline",
+                    f"tender {w.target_id!r} (received "
+                    f"{target.received_at.isoformat()}) can no longer be withdrawn "
+                    f"at {w.received_at.isoformat()} ({when})",
+                    "received_at",
+                )
+            ]
+        return []
+
+    def active_tenders(self, as_of: datetime) -> list[Tender]:
+        """Tenders received by `as_of` and not withdrawn by then, in canonical order."""
+        withdrawn = {w.target_id for w in self.withdrawals.values() if w.received_at <= as_of}
+        return sorted(
+            (
+                t
+                for t in self.tenders.values()
+                if t.received_at <= as_of and t.instruction_id not in withdrawn
+            ),
+            key=lambda t: (t.received_at, t.instruction_id),
+        )
+
+    def withdrawn_tenders(self, as_of: datetime) -> list[Tender]:
+        ids = {w.target_id for w in self.withdrawals.values() if w.received_at <= as_of}
+        return sorted(
+            (self.tenders[i] for i in ids), key=lambda t: (t.received_at, t.instruction_id)
+        )
+
+
+def build_ledger(
+    base_terms: OfferTerms,
+    amendments: Sequence[Amendment],
+    instructions: Iterable[Instruction],
+    source: str | None = None,
+) -> InstructionLedger:
+    """Validate every instruction (in order of receipt); raise `InputError` listing all problems."""
+    ledger = InstructionLedger(base_terms, tuple(amendments), source)
+    problems: list[Problem] = []
+    ordered = sorted(instructions, key=lambda i: (i.received_at, i.line or 0, i.instruction_id))
+    for instruction in ordered:
+        problems.extend(ledger.offer(instruction))
+    if problems:
+        raise InputError(sorted(problems, key=lambda p: (p.line or 0, p.rule)))
+    return ledger
+
+
+def read_instructions_csv(path: Path, terms: OfferTerms) -> list[Instruction]:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as err:
+        raise InputError.single(
+            "file-readable", f"cannot read file: {err.strerror}", source=source
+        ) from None
+    return parse_instructions_csv(text, terms, source)
+
+
+def parse_instructions_csv(text: str, terms: OfferTerms, source: str) -> list[Instruction]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    unknown = [c for c in header if c not in CSV_COLUMNS]
+    problems = [
+        Problem("csv-columns", f"missing column {c!r}", source=source, line=1, field=c)
+        for c in missing
+    ] + [
+        Problem(
+            "csv-columns",
+            f"unknown column {c!r} (expected: {', '.join(CSV_COLUMNS)})",
+            source=source,
+            line=1,
+            field=c,
+        )
+        for c in unknown
+    ]
+    if problems:
+        raise InputError(problems)
+    instructions: list[Instruction] = []
+    for row in reader:
+        line = reader.line_num
+        row_problems, instruction = parse_row(row, terms, source, line)
+        problems.extend(row_problems)
+        if instruction is not None:
+            instructions.append(instruction)
+    if problems:
+        raise InputError(problems)
+    return instructions
+
+
+def parse_row(
+    row: Mapping[str, str | None], terms: OfferTerms, source: str | None, line: int | None
+) -> tuple[list[Problem], Instruction | None]:
+    def cell(name: str) -> str:
+        return (row.get(name) or "").strip()
+
+    def problem(rule: str, message: str, field: str) -> Problem:
+        return Problem(rule=rule, message=message, source=source, line=line, field=field)
+
+    problems: list[Problem] = []
+    instruction_id = cell("instruction_id")
+    if not instruction_id:
+        problems.append(
+            problem("instruction-id-present", "instruction_id is empty", "instruction_id")
+        )
+    try:
+        received_at = parse_instant(
+            cell("received_at"), terms.time_zone, field="received_at", source=source, line=line
+        )
+    except InputError as err:
+        problems.extend(err.problems)
+        received_at = None
+    action = cell("action").lower()
+    if action not in {"tender", "withdraw"}:
+        problems.append(
+            problem(
+                "action-known",
+                f"action must be 'tender' or 'withdraw', got {cell('action')!r}",
+                "action",
+            )
+        )
+    if problems or received_at is None:
+        return problems, None
+    if action == "withdraw":
+        target = cell("withdraws")
+        if not target:
+            return [
+                problem(
+                    "withdraw-target",
+                    "a withdrawal names the instruction it withdraws in 'withdraws'",
+                    "withdraws",
+                )
+            ], None
+        return [], Withdrawal(
+            instruction_id, received_at, target, cell("participant"), cell("reference"), line
+        )
+    return _parse_tender(cell, problem, terms, instruction_id, received_at, line)
+
+
+def _parse_tender(
+    get: Callable[[str], str],
+    make: Callable[[str, str, str], Problem],
+    terms: OfferTerms,
+    instruction_id: str,
+    received_at: datetime,
+    line: int | None,
+) -> tuple[list[Problem], Instruction | None]:
+    problems: list[Problem] = []
+    series_id = get("series")
+    if not series_id:
+        problems.append(make("series-present", "a tender names its series", "series"))
+    raw_principal = get("principal").replace(",", "").replace("_", "")
+    principal = Decimal(0)
+    try:
+        principal = Decimal(raw_principal)
+        if not principal.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        problems.append(
+            make(
+                "principal-numeric", f"principal {get('principal')!r} is not a number", "principal"
+            )
+        )
+    series = terms.series_by_id().get(series_id)
+    currency = get("currency").upper()
+    if currency and series is not None and currency != series.currency:
+        problems.append(
+            make(
+                "currency-match",
+                f"currency {currency} does not match series {series_id} ({series.currency})",
+                "currency",
+            )
+        )
+    gd_text = get("guaranteed_delivery").lower()
+    if gd_text not in TRUE_WORDS | FALSE_WORDS:
+        problems.append(
+            make(
+                "flag-boolean",
+                f"guaranteed_delivery must be true or false, got {gd_text!r}",
+                "guaranteed_delivery",
+            )
+        )
+    if problems:
+        return problems, None
+    return [], Tender(
+        instruction_id,
+        received_at,
+        series_id,
+        principal,
+        participant=get("participant"),
+        account=get("account"),
+        reference=get("reference"),
+        guaranteed_delivery=gd_text in TRUE_WORDS,
+        line=line,
+    )
+
+
+def instruction_from_payload(payload: Mapping[str, object], terms: OfferTerms) -> Instruction:
+    """Rebuild an instruction from its journal payload (the inverse of `.payload()`)."""
+    row = {
+        k: ("true" if v is True else "false" if v is False else str(v)) for k, v in payload.items()
+    }
+    problems, instruction = parse_row(row, terms, None, None)
+    if problems or instruction is None:
+        raise InputError(problems or [Problem("payload", "unreadable instruction payload")])
+    return instruction

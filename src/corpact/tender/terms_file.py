@@ -1,0 +1,446 @@
+"""The offer terms file (TOML or YAML): pydantic models, loading and consistency rules.
+
+Amounts, prices and rates are written as strings ("857.50", "1.2973") or integers, never as
+floats, so no digit is lost on the way in. Times without an offset are read in the offer's
+`time_zone`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
+
+from corpact.errors import InputError, Problem
+from corpact.money import FxRate, Rounding
+from corpact.money.money import validate_currency
+from corpact.tender.amendments import Amendment, ConsiderationChange
+from corpact.tender.terms import (
+    Cap,
+    CapacityRunsOut,
+    CapBasis,
+    Condition,
+    DeadlineComparison,
+    Deadlines,
+    LateWithdrawal,
+    Leftover,
+    MinDenominationPolicy,
+    NoteTermsRef,
+    OfferTerms,
+    OutstandingBasis,
+    Pool,
+    Proration,
+    ProrationMode,
+    Series,
+    Settlement,
+)
+from corpact.timeutil import parse_instant, zone
+
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def _exact_decimal(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError('write amounts and rates as strings ("1.2973") or integers, not floats')
+    if isinstance(value, bool):
+        raise ValueError("expected a decimal number")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        text = value.replace(",", "").replace("_", "").strip()
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a decimal number") from None
+    return value
+
+
+ExactDecimal = Annotated[
+    Decimal,
+    BeforeValidator(_exact_decimal),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "pattern": DECIMAL_PATTERN}, {"type": "integer"}]}
+    ),
+]
+LocalTime = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "ISO 8601 date-time; without an offset it is read in time_zone",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?",
+        }
+    ),
+]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CapModel(Model):
+    basis: Literal["principal", "purchase_price", "total_consideration"] = "principal"
+    amount: ExactDecimal
+    currency: str = Field(min_length=3, max_length=3)
+
+
+class SubCapModel(Model):
+    basis: Literal["principal", "purchase_price", "total_consideration"] = "principal"
+    amount: ExactDecimal
+
+
+class FxModel(Model):
+    base: str = Field(min_length=3, max_length=3, description="e.g. EUR")
+    quote: str = Field(min_length=3, max_length=3, description="e.g. USD")
+    rate: ExactDecimal = Field(description="units of quote per 1 unit of base")
+    source: str = Field(description="where the rate comes from (offer document, screen page)")
+    fixed_at: LocalTime | None = None
+
+
+class PoolModel(Model):
+    id: str
+    cap: CapModel
+    series: list[str]
+
+
+class ProrationModel(Model):
+    enabled: bool = True
+    mode: Literal["capacity", "fixed"] = "capacity"
+    fixed_factor: ExactDecimal | None = None
+    min_denomination_policy: Literal["adjust_down", "return_all", "accept_all"] = "adjust_down"
+    leftover: Literal["unfilled", "solve_factor"] = "unfilled"
+    capacity_runs_out: Literal["stop", "skip"] = "stop"
+    factor_display_places: int = Field(default=6, ge=0, le=12)
+
+
+class ConditionModel(Model):
+    id: str
+    text: str
+    series: list[str] = Field(default_factory=list, description="empty: the whole offer")
+
+
+class NoteModel(Model):
+    coupon_rate: ExactDecimal = Field(description="annual coupon as a fraction: 0.09125")
+    maturity: date
+    frequency: Literal[1, 2, 4] = 2
+    day_count: str = "30/360"
+    first_coupon_date: date | None = None
+    issue_date: date | None = None
+    cash_interest_from: date | None = Field(
+        default=None, description="discount notes: cash interest accrues from this date"
+    )
+    assumed: list[str] = Field(
+        default_factory=list, description="names of the terms above that are assumptions"
+    )
+
+
+class SeriesModel(Model):
+    id: str
+    title: str
+    currency: str = Field(min_length=3, max_length=3)
+    outstanding: ExactDecimal
+    outstanding_basis: Literal["principal", "principal_amount_at_maturity"] = "principal"
+    priority_level: int = Field(ge=1)
+    tender_offer_consideration: ExactDecimal = Field(description="per 1,000 principal")
+    early_tender_payment: ExactDecimal = Field(default=Decimal(0), description="per 1,000")
+    minimum_denomination: ExactDecimal = Decimal(1000)
+    increment: ExactDecimal = Decimal(1000)
+    sub_cap: SubCapModel | None = Field(default=None, description="the Maximum Offer Amount")
+    cusip: str | None = None
+    isin: str | None = None
+    note: NoteModel | None = None
+
+
+class DeadlinesModel(Model):
+    launch_at: LocalTime
+    early_tender_at: LocalTime | None = None
+    early_tender_comparison: Literal["before", "on_or_before"] = "before"
+    withdrawal_at: LocalTime | None = None
+    late_withdrawal: Literal["until_expiration", "none"] = "until_expiration"
+    expiration_at: LocalTime
+
+
+class SettlementModel(Model):
+    early_settlement_date: date | None = None
+    final_settlement_date: date
+    guaranteed_delivery_settlement_date: date | None = None
+    calendar: str = "US-SIFMA"
+
+
+class ConsiderationChangeModel(Model):
+    tender_offer_consideration: ExactDecimal | None = None
+    early_tender_payment: ExactDecimal | None = None
+
+
+class AmendmentModel(Model):
+    id: str
+    effective_at: LocalTime
+    description: str = ""
+    aggregate_cap_amount: ExactDecimal | None = None
+    sub_cap_amounts: dict[str, ExactDecimal] = Field(default_factory=dict)
+    pool_cap_amounts: dict[str, ExactDecimal] = Field(default_factory=dict)
+    expiration_at: LocalTime | None = None
+    early_tender_at: LocalTime | None = None
+    withdrawal_at: LocalTime | None = None
+    reopen_withdrawal_until: LocalTime | None = None
+    considerations: dict[str, ConsiderationChangeModel] = Field(default_factory=dict)
+    fx_rates: list[FxModel] = Field(default_factory=list)
+    terminate_series: list[str] = Field(default_factory=list)
+    final_settlement_date: date | None = None
+    early_settlement_date: date | None = None
+
+
+class OfferTermsModel(Model):
+    """A debt tender offer: series, caps, priority levels, deadlines, proration policy."""
+
+    offer_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    issuer: str
+    title: str = ""
+    time_zone: str = "America/New_York"
+    deadlines: DeadlinesModel
+    settlement: SettlementModel
+    aggregate_cap: CapModel | None = Field(default=None, description="absent: any and all")
+    pools: list[PoolModel] = Field(default_factory=list)
+    proration: ProrationModel = Field(default_factory=ProrationModel)
+    early_tenders_have_priority: bool = False
+    allow_shared_priority_levels: bool = False
+    guaranteed_delivery_counts_toward_cap: bool = True
+    equivalent_rounding: Literal["floor_unit", "half_up_unit", "half_up_cent", "none"] = (
+        "floor_unit"
+    )
+    fx_rates: list[FxModel] = Field(default_factory=list)
+    conditions: list[ConditionModel] = Field(default_factory=list)
+    series: list[SeriesModel] = Field(min_length=1)
+    amendments: list[AmendmentModel] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="sources and assumptions")
+
+
+def json_schema() -> dict[str, Any]:
+    schema = OfferTermsModel.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "corpact tender offer terms"
+    return schema
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """TOML (.toml) or YAML (.yaml/.yml) to a plain dict; syntax errors name the file."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise InputError.single(
+            "file-readable", f"cannot read file: {err.strerror}", source=source
+        ) from None
+    try:
+        if path.suffix.lower() in {".yaml", ".yml"}:
+            data = yaml.safe_load(text)
+        else:
+            data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise InputError.single("toml-syntax", str(err), source=source) from None
+    except yaml.YAMLError as err:
+        raise InputError.single("yaml-syntax", str(err), source=source) from None
+    if not isinstance(data, dict):
+        raise InputError.single(
+            "document-shape", "expected a table/mapping at top level", source=source
+        )
+    return data
+
+
+def problems_from_validation(err: ValidationError, source: str) -> list[Problem]:
+    problems = []
+    for item in err.errors():
+        loc = ".".join(str(part) for part in item["loc"])
+        problems.append(
+            Problem(rule=f"schema:{item['type']}", message=item["msg"], source=source, field=loc)
+        )
+    return problems
+
+
+def load_terms(path: Path) -> tuple[OfferTerms, tuple[Amendment, ...]]:
+    """Read, validate and convert a terms file. Raises `InputError` listing every problem."""
+    source = str(path)
+    data = read_document(path)
+    try:
+        model = OfferTermsModel.model_validate(data)
+    except ValidationError as err:
+        raise InputError(problems_from_validation(err, source)) from None
+    return terms_from_model(model, source)
+
+
+def terms_from_model(
+    model: OfferTermsModel, source: str
+) -> tuple[OfferTerms, tuple[Amendment, ...]]:
+    from corpact.tender.consistency import consistency_problems
+
+    tz = zone(model.time_zone, field="time_zone", source=source)
+    terms = OfferTerms(
+        offer_id=model.offer_id,
+        issuer=model.issuer,
+        title=model.title,
+        time_zone=tz,
+        deadlines=_deadlines(model.deadlines, tz, source),
+        settlement=Settlement(
+            early_settlement_date=model.settlement.early_settlement_date,
+            final_settlement_date=model.settlement.final_settlement_date,
+            guaranteed_delivery_settlement_date=model.settlement.guaranteed_delivery_settlement_date,
+            calendar_id=model.settlement.calendar,
+        ),
+        series=tuple(_series(s, model, source) for s in model.series),
+        aggregate_cap=_cap(model.aggregate_cap, "aggregate_cap", source),
+        pools=tuple(
+            Pool(p.id, _required_cap(p.cap, f"pools.{p.id}.cap", source), tuple(p.series))
+            for p in model.pools
+        ),
+        proration=_proration(model),
+        early_tenders_have_priority=model.early_tenders_have_priority,
+        allow_shared_priority_levels=model.allow_shared_priority_levels,
+        guaranteed_delivery_counts_toward_cap=model.guaranteed_delivery_counts_toward_cap,
+        fx_rates=tuple(_fx(f, tz, f"fx_rates[{i}]", source) for i, f in enumerate(model.fx_rates)),
+        conditions=tuple(Condition(c.id, c.text, tuple(c.series)) for c in model.conditions),
+        equivalent_rounding=Rounding(model.equivalent_rounding),
+        source_notes=tuple(model.notes),
+    )
+    amendments = tuple(
+        _amendment(a, tz, f"amendments[{i}]", source) for i, a in enumerate(model.amendments)
+    )
+    problems = consistency_problems(terms, amendments, source)
+    if problems:
+        raise InputError(problems)
+    return terms, amendments
+
+
+def _instant(text: str | None, tz: ZoneInfo, field: str, source: str) -> datetime | None:
+    if text is None:
+        return None
+    return parse_instant(text, tz, field=field, source=source)
+
+
+def _deadlines(model: DeadlinesModel, tz: ZoneInfo, source: str) -> Deadlines:
+    launch = _instant(model.launch_at, tz, "deadlines.launch_at", source)
+    expiration = _instant(model.expiration_at, tz, "deadlines.expiration_at", source)
+    if launch is None or expiration is None:  # pragma: no cover - required by the model
+        raise InputError.single(
+            "required", "launch_at and expiration_at are required", source=source
+        )
+    return Deadlines(
+        launch_at=launch,
+        expiration_at=expiration,
+        early_tender_at=_instant(model.early_tender_at, tz, "deadlines.early_tender_at", source),
+        early_tender_comparison=DeadlineComparison(model.early_tender_comparison),
+        withdrawal_at=_instant(model.withdrawal_at, tz, "deadlines.withdrawal_at", source),
+        late_withdrawal=LateWithdrawal(model.late_withdrawal),
+    )
+
+
+def _cap(model: CapModel | None, field: str, source: str) -> Cap | None:
+    if model is None:
+        return None
+    return _required_cap(model, field, source)
+
+
+def _required_cap(model: CapModel, field: str, source: str) -> Cap:
+    currency = validate_currency(model.currency, field=f"{field}.currency", source=source)
+    return Cap(CapBasis(model.basis), model.amount, currency)
+
+
+def _series(model: SeriesModel, offer: OfferTermsModel, source: str) -> Series:
+    currency = validate_currency(model.currency, field=f"series.{model.id}.currency", source=source)
+    sub_cap = None
+    if model.sub_cap is not None:
+        sub_cap = Cap(CapBasis(model.sub_cap.basis), model.sub_cap.amount, currency)
+    note = None
+    if model.note is not None:
+        n = model.note
+        note = NoteTermsRef(
+            coupon_rate=n.coupon_rate,
+            maturity=n.maturity,
+            frequency=n.frequency,
+            day_count=n.day_count,
+            first_coupon_date=n.first_coupon_date,
+            issue_date=n.issue_date,
+            cash_interest_from=n.cash_interest_from,
+            assumed=tuple(n.assumed),
+        )
+    return Series(
+        series_id=model.id,
+        title=model.title,
+        currency=currency,
+        outstanding=model.outstanding,
+        priority_level=model.priority_level,
+        tender_offer_consideration=model.tender_offer_consideration,
+        early_tender_payment=model.early_tender_payment,
+        minimum_denomination=model.minimum_denomination,
+        increment=model.increment,
+        outstanding_basis=OutstandingBasis(model.outstanding_basis),
+        sub_cap=sub_cap,
+        cusip=model.cusip,
+        isin=model.isin,
+        note=note,
+    )
+
+
+def _proration(model: OfferTermsModel) -> Proration:
+    p = model.proration
+    enabled = p.enabled
+    if model.aggregate_cap is not None and model.aggregate_cap.basis == "total_consideration":
+        enabled = False  # this basis means "bought whole or not at all" (spec R2.3)
+    return Proration(
+        enabled=enabled,
+        mode=ProrationMode(p.mode),
+        fixed_factor=p.fixed_factor,
+        min_denomination_policy=MinDenominationPolicy(p.min_denomination_policy),
+        leftover=Leftover(p.leftover),
+        capacity_runs_out=CapacityRunsOut(p.capacity_runs_out),
+        factor_display_places=p.factor_display_places,
+    )
+
+
+def _fx(model: FxModel, tz: ZoneInfo, field: str, source: str) -> FxRate:
+    base = validate_currency(model.base, field=f"{field}.base", source=source)
+    quote = validate_currency(model.quote, field=f"{field}.quote", source=source)
+    if model.rate <= 0 or base == quote:
+        raise InputError.single(
+            "fx-rate-valid",
+            "an FX rate must be positive and join two currencies",
+            source=source,
+            field=field,
+        )
+    fixed_at = _instant(model.fixed_at, tz, f"{field}.fixed_at", source)
+    return FxRate(base, quote, model.rate, source=model.source, fixed_at=fixed_at)
+
+
+def _amendment(model: AmendmentModel, tz: ZoneInfo, field: str, source: str) -> Amendment:
+    effective = _instant(model.effective_at, tz, f"{field}.effective_at", source)
+    if effective is None:  # pragma: no cover - required by the model
+        raise InputError.single("required", "effective_at is required", source=source, field=field)
+    return Amendment(
+        amendment_id=model.id,
+        effective_at=effective,
+        description=model.description,
+        aggregate_cap_amount=model.aggregate_cap_amount,
+        sub_cap_amounts=dict(model.sub_cap_amounts),
+        pool_cap_amounts=dict(model.pool_cap_amounts),
+        expiration_at=_instant(model.expiration_at, tz, f"{field}.expiration_at", source),
+        early_tender_at=_instant(model.early_tender_at, tz, f"{field}.early_tender_at", source),
+        withdrawal_at=_instant(model.withdrawal_at, tz, f"{field}.withdrawal_at", source),
+        reopen_withdrawal_until=_instant(
+            model.reopen_withdrawal_until, tz, f"{field}.reopen_withdrawal_until", source
+        ),
+        considerations={
+            sid: ConsiderationChange(c.tender_offer_consideration, c.early_tender_payment)
+            for sid, c in model.considerations.items()
+        },
+        fx_rates=tuple(
+            _fx(f, tz, f"{field}.fx_rates[{i}]", source) for i, f in enumerate(model.fx_rates)
+        ),
+        terminate_series=tuple(model.terminate_series),
+        final_settlement_date=model.final_settlement_date,
+        early_settlement_date=model.early_settlement_date,
+    )
