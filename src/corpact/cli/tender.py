@@ -15,7 +15,7 @@ from corpact.cli.common import (
     stdout_console,
     write_out,
 )
-from corpact.tender.instructions import build_ledger, read_instructions_csv
+from corpact.tender.instructions import ledger_from_csv
 from corpact.tender.render import print_table, results_csv, results_json_text
 from corpact.tender.service import final_expiration, run_offer
 from corpact.tender.terms_file import load_terms
@@ -39,9 +39,7 @@ def validate(
         f"{len(amendments)} amendment(s)"
     )
     if instructions is not None:
-        ledger = build_ledger(
-            terms, amendments, read_instructions_csv(instructions, terms), str(instructions)
-        )
+        ledger = ledger_from_csv(terms, amendments, instructions)
         dupes = (
             f", {len(ledger.duplicates)} exact resubmission(s) ignored" if ledger.duplicates else ""
         )
@@ -63,9 +61,7 @@ def results(
 ) -> None:
     """Results to date: the published table, acceptance and proration as of a moment."""
     terms, amendments = load_terms(offer)
-    ledger = build_ledger(
-        terms, amendments, read_instructions_csv(instructions, terms), str(instructions)
-    )
+    ledger = ledger_from_csv(terms, amendments, instructions)
     moment = (
         parse_instant(as_of, terms.time_zone, field="--as-of")
         if as_of is not None

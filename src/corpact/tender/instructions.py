@@ -292,16 +292,43 @@ def build_ledger(
     amendments: Sequence[Amendment],
     instructions: Iterable[Instruction],
     source: str | None = None,
+    *,
+    earlier_problems: Sequence[Problem] = (),
 ) -> InstructionLedger:
-    """Validate every instruction (in order of receipt); raise `InputError` listing all problems."""
+    """Validate every instruction (in order of receipt); raise `InputError` listing all problems.
+
+    `earlier_problems` (rows that could not even be parsed) are reported with the rest, so a
+    user sees every problem of a file in one run.
+    """
     ledger = InstructionLedger(base_terms, tuple(amendments), source)
-    problems: list[Problem] = []
+    problems: list[Problem] = list(earlier_problems)
     ordered = sorted(instructions, key=lambda i: (i.received_at, i.line or 0, i.instruction_id))
     for instruction in ordered:
         problems.extend(ledger.offer(instruction))
     if problems:
         raise InputError(sorted(problems, key=lambda p: (p.line or 0, p.rule)))
     return ledger
+
+
+def ledger_from_csv(
+    base_terms: OfferTerms, amendments: Sequence[Amendment], path: Path
+) -> InstructionLedger:
+    """Read and validate an instructions file; every problem of every line is reported."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as err:
+        raise InputError.single(
+            "file-readable", f"cannot read file: {err.strerror}", source=source
+        ) from None
+    return ledger_from_csv_text(base_terms, amendments, text, source)
+
+
+def ledger_from_csv_text(
+    base_terms: OfferTerms, amendments: Sequence[Amendment], text: str, source: str
+) -> InstructionLedger:
+    instructions, problems = parse_instructions_csv_lenient(text, base_terms, source)
+    return build_ledger(base_terms, amendments, instructions, source, earlier_problems=problems)
 
 
 def read_instructions_csv(path: Path, terms: OfferTerms) -> list[Instruction]:
@@ -316,6 +343,16 @@ def read_instructions_csv(path: Path, terms: OfferTerms) -> list[Instruction]:
 
 
 def parse_instructions_csv(text: str, terms: OfferTerms, source: str) -> list[Instruction]:
+    instructions, problems = parse_instructions_csv_lenient(text, terms, source)
+    if problems:
+        raise InputError(problems)
+    return instructions
+
+
+def parse_instructions_csv_lenient(
+    text: str, terms: OfferTerms, source: str
+) -> tuple[list[Instruction], list[Problem]]:
+    """Parse what can be parsed; return the rows' problems instead of raising (header: raises)."""
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -337,14 +374,11 @@ def parse_instructions_csv(text: str, terms: OfferTerms, source: str) -> list[In
         raise InputError(problems)
     instructions: list[Instruction] = []
     for row in reader:
-        line = reader.line_num
-        row_problems, instruction = parse_row(row, terms, source, line)
+        row_problems, instruction = parse_row(row, terms, source, reader.line_num)
         problems.extend(row_problems)
         if instruction is not None:
             instructions.append(instruction)
-    if problems:
-        raise InputError(problems)
-    return instructions
+    return instructions, problems
 
 
 def parse_row(
