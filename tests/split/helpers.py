@@ -92,3 +92,23 @@ def register_csv_text(rows: list[tuple[str, str, str, int, str]]) -> str:
     lines = ["holder_id,name,class_id,shares,holding_form"]
     lines += [",".join(str(c) for c in row) for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def terms_in_memory(data: dict[str, Any]) -> SplitTerms:
+    """Resolve a split dict without touching the file system (for property tests)."""
+    from corpact.split.loader import resolve_split
+    from corpact.split.model import SplitFileIn
+    from corpact.split.sourcemap import SourceMap
+
+    return resolve_split(SplitFileIn.model_validate(data), SourceMap("mem", None), base_dir=Path())
+
+
+def any_ratio_split(ratio: str, policy: str, **fractional: Any) -> dict[str, Any]:
+    """BASE_SPLIT at `ratio` (authorized as a set of one) with the given fractional policy."""
+    data = split_dict(resolution__ratio=ratio)
+    data["authority"]["inline"]["ratios"] = [ratio]
+    data["classes"][0]["authorized_before"] = 10**15
+    data["fractional"] = {"policy": policy, "currency": "USD", **fractional}
+    if policy == "round_down_no_cash":
+        data["fractional"]["allow_round_down_without_cash"] = True
+    return data
