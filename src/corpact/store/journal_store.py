@@ -1,0 +1,573 @@
+"""JournalStore: the storage shell around the journal kernel (audit-log.md §8, §9).
+
+One append = one transaction under the appender lock: idempotency, guard, entries, perfect
+nodes, head. Insert order equals commit order because appenders are serialized (SQLite BEGIN
+IMMEDIATE; PostgreSQL row lock on journal_head). The unique index on idempotency_key is the
+backstop; under the lock a key lookup cannot race with another insert.
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, overload
+
+from sqlalchemy import Connection, Engine, insert, select, tuple_, update
+
+from corpact.errors import ConflictError, CorpactError, InputError, InvariantViolation, check
+from corpact.journal.checkpoint import (
+    Checkpoint,
+    parse_checkpoint_text,
+    sign_checkpoint,
+    valid_origin,
+)
+from corpact.journal.compact import CompactRange, NodeId, range_nodes
+from corpact.journal.events import (
+    EncodedEvent,
+    Guard,
+    JsonValue,
+    NewEvent,
+    Receipt,
+    StoredEvent,
+    decode_leaf_trusted,
+    encode_events,
+    format_recorded_at,
+)
+from corpact.journal.export import checkpoint_line, header_line, leaf_line
+from corpact.journal.hashing import EMPTY_ROOT, fold_right
+from corpact.journal.keys import Signer, Verifier
+from corpact.journal.proofs import consistency_ranges, hashes_for, inclusion_ranges, nodes_for
+from corpact.journal.verify import ProofError, verify_consistency
+from corpact.store.audit import AuditReport, audit_journal
+from corpact.store.clock import utc_now
+from corpact.store.engine import WRITE_OPTION, make_engine, resolve_url, upgrade_to_head
+from corpact.store.faults import FaultPlan, NoFaults
+from corpact.store.models import checkpoint_table, entry_table, head_table, node_table
+
+CHUNK_ROWS = 5_000
+LOOKUP_CHUNK = 500
+RECEIPT_FORMAT = "corpact-receipt/1"
+
+
+class _Prefix(Sequence[StoredEvent]):
+    """A read-only view of the first `length` items of an append-only list (O(1) to make)."""
+
+    __slots__ = ("_items", "_length")
+
+    def __init__(self, items: list[StoredEvent], length: int) -> None:
+        self._items, self._length = items, length
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, position: int) -> StoredEvent: ...
+    @overload
+    def __getitem__(self, position: slice) -> Sequence[StoredEvent]: ...
+    def __getitem__(self, position: int | slice) -> StoredEvent | Sequence[StoredEvent]:
+        if isinstance(position, slice):
+            return self._items[: self._length][position]
+        if position < -self._length or position >= self._length:
+            raise IndexError(position)
+        return self._items[position % self._length]
+
+
+class JournalStore:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        signer: Signer | None,
+        origin: str,
+        faults: FaultPlan | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._engine = engine
+        self.signer = signer
+        self.origin = origin
+        self._faults: FaultPlan | NoFaults = faults or NoFaults()
+        self._clock = clock
+        self._mutex = threading.RLock()
+        self._edge: CompactRange | None = None
+        self._streams: dict[str, list[StoredEvent]] = {}
+        self._streams_size = 0  # every cached stream is complete below this index
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        signer: Signer | None = None,
+        origin: str = "corpact/journal",
+        faults: FaultPlan | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> JournalStore:
+        """Open (and migrate) the journal: `url`, else env CORPACT_DB, else ./corpact.db."""
+        if not valid_origin(origin):
+            raise InputError.single(
+                "origin", f"{origin!r} may not contain spaces or '+'", field="origin"
+            )
+        engine = make_engine(resolve_url(url))
+        upgrade_to_head(engine)
+        return cls(
+            engine,
+            signer=signer or Signer.from_env(),
+            origin=origin,
+            faults=faults,
+            clock=clock or utc_now,
+        )
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as connection, connection.begin():
+            yield connection
+
+    @contextmanager
+    def _unit_of_work(self) -> Iterator[tuple[Connection, int]]:
+        """The appender lock and the tree size under it; the only place that commits."""
+        with self._engine.connect() as connection:
+            connection = connection.execution_options(**{WRITE_OPTION: True})
+            transaction = connection.begin()
+            try:
+                query = select(head_table.c.tree_size).where(head_table.c.id == 1)
+                if self.dialect == "postgresql":
+                    query = query.with_for_update()
+                size = connection.execute(query).scalar_one()
+                yield connection, size
+                self._faults.reach("before_commit")
+                transaction.commit()
+            except BaseException:
+                if transaction.is_active:
+                    transaction.rollback()
+                raise
+
+    # -- append ------------------------------------------------------------------------------
+
+    def append(self, events: Sequence[NewEvent], guard: Guard | None = None) -> list[Receipt]:
+        """Append a batch in one transaction; receipts in input order (see docs/journal.md)."""
+        if not events:
+            return []
+        encoded = encode_events(events)
+        firsts = _first_of_each_key(encoded)
+        self._faults.reach("received")
+        with self._mutex:
+            with self._unit_of_work() as (connection, size):
+                self._faults.reach("locked")
+                stored = self._stored_keys(connection, list(firsts))
+                fresh = [e for key, e in firsts.items() if key not in stored]
+                _refuse_conflicts(firsts, stored)
+                if guard is not None and fresh:
+                    guard(self._prior(connection, fresh, size), [e.event for e in fresh])
+                edge = self._write(connection, fresh, size)
+            self._faults.reach("after_commit_before_reply")
+            self._after_commit(edge, fresh, size)
+        return _receipts(encoded, stored, fresh, size)
+
+    def _stored_keys(
+        self, connection: Connection, keys: list[str]
+    ) -> dict[str, tuple[bytes, int, bytes]]:
+        found: dict[str, tuple[bytes, int, bytes]] = {}
+        t = entry_table.c
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            query = select(t.idempotency_key, t.payload_sha256, t.idx, t.leaf_hash).where(
+                t.idempotency_key.in_(keys[start : start + LOOKUP_CHUNK])
+            )
+            for key, fingerprint, index, digest in connection.execute(query):
+                found[key] = (bytes(fingerprint), index, bytes(digest))
+        return found
+
+    def _write(self, connection: Connection, fresh: list[EncodedEvent], size: int) -> CompactRange:
+        edge = self._edge_at(connection, size)
+        entries: list[dict[str, Any]] = []
+        nodes: list[dict[str, Any]] = []
+        for offset, item in enumerate(fresh):
+            event = item.event
+            entries.append(
+                {
+                    "idx": size + offset,
+                    "stream": event.stream,
+                    "kind": event.kind,
+                    "idempotency_key": event.idempotency_key,
+                    "payload_sha256": item.fingerprint,
+                    "recorded_at": item.recorded_at_text,
+                    "leaf_data": item.leaf_data,
+                    "leaf_hash": item.leaf_hash,
+                }
+            )
+            for level, index, digest in edge.append(item.leaf_hash):
+                nodes.append({"level": level, "idx": index, "hash": digest})
+        for start in range(0, len(entries), CHUNK_ROWS):
+            connection.execute(insert(entry_table), entries[start : start + CHUNK_ROWS])
+            self._faults.reach("entry_chunk_written")
+        self._faults.reach("entries_written")
+        for start in range(0, len(nodes), CHUNK_ROWS):
+            connection.execute(insert(node_table), nodes[start : start + CHUNK_ROWS])
+        self._faults.reach("nodes_written")
+        if fresh:
+            moved = connection.execute(
+                update(head_table)
+                .where(head_table.c.id == 1, head_table.c.tree_size == size)
+                .values(tree_size=size + len(fresh))
+            ).rowcount
+            check(moved == 1, "journal head moved while the appender lock was held")
+        self._faults.reach("head_written")
+        return edge
+
+    def _after_commit(self, edge: CompactRange, fresh: list[EncodedEvent], size: int) -> None:
+        self._edge = edge
+        if self._streams_size != size:
+            return  # the stream cache is behind; the next guarded append catches it up
+        for offset, item in enumerate(fresh):
+            cached = self._streams.get(item.event.stream)
+            if cached is not None:
+                e = item.event
+                cached.append(
+                    StoredEvent(
+                        size + offset,
+                        e.stream,
+                        e.kind,
+                        e.payload,
+                        e.idempotency_key,
+                        e.recorded_at,
+                        item.leaf_hash,
+                    )
+                )
+        self._streams_size = size + len(fresh)
+
+    def _prior(
+        self, connection: Connection, fresh: list[EncodedEvent], size: int
+    ) -> Sequence[StoredEvent]:
+        """Stored events of the touched streams, index order; loads only what is new."""
+        touched = sorted({e.event.stream for e in fresh})
+        if self._streams_size > size:  # another writer's view is older than ours: start over
+            self._streams, self._streams_size = {}, 0
+        known = [s for s in self._streams if self._streams_size < size]
+        self._load(connection, known, self._streams_size, size)
+        missing = [s for s in touched if s not in self._streams]
+        for stream in missing:
+            self._streams[stream] = []
+        self._load(connection, missing, 0, size)
+        self._streams_size = size
+        if len(touched) == 1:
+            only = self._streams[touched[0]]
+            return _Prefix(only, len(only))
+        merged = heapq.merge(*(self._streams[s] for s in touched), key=lambda e: e.index)
+        return tuple(merged)
+
+    def _load(self, connection: Connection, streams: list[str], first: int, last: int) -> None:
+        if not streams or first >= last:
+            return
+        t = entry_table.c
+        query = (
+            select(t.idx, t.leaf_data, t.leaf_hash)
+            .where(t.stream.in_(streams), t.idx >= first, t.idx < last)
+            .order_by(t.idx)
+        )
+        for index, data, digest in connection.execute(query):
+            event = decode_leaf_trusted(index, bytes(data), bytes(digest))
+            self._streams[event.stream].append(event)
+
+    # -- tree reads --------------------------------------------------------------------------
+
+    def _fetch_nodes(self, connection: Connection, ids: set[NodeId]) -> dict[NodeId, bytes]:
+        found: dict[NodeId, bytes] = {}
+        leaves = sorted(index for level, index in ids if level == 0)
+        inner = sorted((level, index) for level, index in ids if level > 0)
+        if leaves:
+            query = select(entry_table.c.idx, entry_table.c.leaf_hash).where(
+                entry_table.c.idx.in_(leaves)
+            )
+            found.update(((0, i), bytes(h)) for i, h in connection.execute(query))
+        if inner:
+            n = node_table.c
+            query = select(n.level, n.idx, n.hash).where(tuple_(n.level, n.idx).in_(inner))
+            for row in connection.execute(query):
+                found[(int(row[0]), int(row[1]))] = bytes(row[2])
+        missing = ids - found.keys()
+        check(not missing, f"journal storage lacks perfect nodes {sorted(missing)[:5]}")
+        return found
+
+    def _root_from_storage(self, connection: Connection, size: int) -> bytes:
+        if size == 0:
+            return EMPTY_ROOT
+        ids = range_nodes(0, size)
+        nodes = self._fetch_nodes(connection, set(ids))
+        return fold_right([nodes[node] for node in ids])
+
+    def _edge_at(self, connection: Connection, size: int) -> CompactRange:
+        if self._edge is not None and self._edge.size == size:
+            return self._edge.copy()
+        ids = range_nodes(0, size)
+        nodes = self._fetch_nodes(connection, set(ids))
+        return CompactRange.from_hashes(size, [nodes[node] for node in ids])
+
+    def _size(self, connection: Connection) -> int:
+        query = select(head_table.c.tree_size).where(head_table.c.id == 1)
+        return int(connection.execute(query).scalar_one())
+
+    def _check_size(self, connection: Connection, tree_size: int) -> None:
+        current = self._size(connection)
+        if not 0 <= tree_size <= current:
+            raise InputError.single(
+                "tree-size", f"tree size {tree_size} is not in 0..{current}", field="tree_size"
+            )
+
+    def tree_size(self) -> int:
+        with self._read() as connection:
+            return self._size(connection)
+
+    def root(self, tree_size: int | None = None) -> bytes:
+        with self._read() as connection:
+            size = self._size(connection) if tree_size is None else tree_size
+            self._check_size(connection, size)
+            return self._root_from_storage(connection, size)
+
+    def inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
+        with self._read() as connection:
+            self._check_size(connection, tree_size)
+            if not 0 <= index < tree_size:
+                raise InputError.single(
+                    "leaf-index", f"leaf {index} is not below {tree_size}", field="index"
+                )
+            ranges = inclusion_ranges(index, tree_size)
+            return hashes_for(ranges, self._fetch_nodes(connection, nodes_for(ranges)))
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        with self._read() as connection:
+            self._check_size(connection, new_size)
+            if not 0 < old_size <= new_size:
+                raise InputError.single(
+                    "tree-size",
+                    f"no consistency proof from {old_size} to {new_size} (needs 0 < old <= new)",
+                    field="old_size",
+                )
+            return self._consistency(connection, old_size, new_size)
+
+    def _consistency(self, connection: Connection, old_size: int, new_size: int) -> list[bytes]:
+        ranges = consistency_ranges(old_size, new_size)
+        return hashes_for(ranges, self._fetch_nodes(connection, nodes_for(ranges)))
+
+    # -- events ------------------------------------------------------------------------------
+
+    def events(
+        self, stream: str | None = None, *, upto_index: int | None = None
+    ) -> list[StoredEvent]:
+        """Stored events in index order; `upto_index` is exclusive, like a tree size."""
+        t = entry_table.c
+        query = select(t.idx, t.leaf_data, t.leaf_hash).order_by(t.idx)
+        if stream is not None:
+            query = query.where(t.stream == stream)
+        if upto_index is not None:
+            query = query.where(t.idx < upto_index)
+        with self._read() as connection:
+            return [
+                decode_leaf_trusted(i, bytes(d), bytes(h)) for i, d, h in connection.execute(query)
+            ]
+
+    # -- checkpoints, receipts, export -------------------------------------------------------
+
+    def _require_signer(self) -> Signer:
+        if self.signer is None:
+            raise CorpactError(
+                "no signing key: pass --signing-key FILE or set CORPACT_SIGNING_KEY_FILE"
+            )
+        return self.signer
+
+    def _latest(
+        self, connection: Connection, above_index: int = -1
+    ) -> tuple[int, bytes, str] | None:
+        c = checkpoint_table.c
+        query = select(c.tree_size, c.root, c.note).where(c.tree_size > above_index)
+        if above_index < 0:
+            query = query.order_by(c.tree_size.desc())
+        else:
+            query = query.order_by(c.tree_size.asc())  # the first checkpoint covering the leaf
+        row = connection.execute(query.limit(1)).first()
+        return None if row is None else (int(row[0]), bytes(row[1]), str(row[2]))
+
+    def sign_checkpoint(self) -> str:
+        """Sign the current tree (audit-log §7.3): prove consistency with the last one first."""
+        signer = self._require_signer()
+        with self._mutex, self._unit_of_work() as (connection, size):
+            root = self._root_from_storage(connection, size)
+            if self._edge is not None and self._edge.size == size:
+                check(self._edge.root() == root, "cached tree edge disagrees with storage")
+            latest = self._latest(connection)
+            if latest is not None:
+                old_size, old_root, old_note = latest
+                stored = parse_checkpoint_text(_note_text(old_note), self.origin)
+                check(
+                    stored == Checkpoint(self.origin, old_size, old_root),
+                    f"stored checkpoint {old_size} disagrees with its own note",
+                )
+                check(size >= old_size, f"journal shrank from {old_size} to {size} leaves")
+                if size == old_size:
+                    check(root == old_root, f"root of size {size} changed since it was signed")
+                    return old_note
+                self._prove_extends(connection, old_size, old_root, size, root)
+            note = sign_checkpoint(Checkpoint(self.origin, size, root), [signer])
+            connection.execute(
+                insert(checkpoint_table).values(
+                    tree_size=size,
+                    root=root,
+                    note=note,
+                    signed_at=format_recorded_at(self._clock()),
+                )
+            )
+            self._faults.reach("checkpoint_before_commit")
+        return note
+
+    def _prove_extends(
+        self, connection: Connection, old_size: int, old_root: bytes, size: int, root: bytes
+    ) -> None:
+        if old_size == 0:
+            check(old_root == EMPTY_ROOT, "the signed empty tree has a non-empty root")
+            return
+        proof = self._consistency(connection, old_size, size)
+        try:
+            verify_consistency(old_size, size, old_root, root, proof)
+        except ProofError as err:
+            raise InvariantViolation(
+                f"journal of size {size} is not consistent with signed checkpoint {old_size}: "
+                f"{err}; refusing to sign"
+            ) from err
+
+    def latest_checkpoint(self) -> str | None:
+        with self._read() as connection:
+            latest = self._latest(connection)
+        return None if latest is None else latest[2]
+
+    def receipt_document(self, idempotency_key: str) -> dict[str, JsonValue]:
+        """A self-contained proof that the event is in the journal, for offline checking."""
+        t = entry_table.c
+        query = select(t.idx, t.leaf_data, t.leaf_hash).where(t.idempotency_key == idempotency_key)
+        with self._read() as connection:
+            row = connection.execute(query).first()
+            if row is None:
+                raise InputError.single(
+                    "idempotency-key",
+                    f"no event with key {idempotency_key!r}",
+                    field="idempotency_key",
+                )
+            covering = self._latest(connection, above_index=int(row[0]))
+        if covering is None:
+            self.sign_checkpoint()
+            with self._read() as connection:
+                covering = self._latest(connection, above_index=int(row[0]))
+        check(covering is not None, "a fresh checkpoint must cover every stored leaf")
+        size, _root, note = covering  # type: ignore[misc]
+        proof = self.inclusion_proof(int(row[0]), size)
+        return {
+            "format": RECEIPT_FORMAT,
+            "origin": self.origin,
+            "idempotency_key": idempotency_key,
+            "index": int(row[0]),
+            "tree_size": size,
+            "leaf_data": base64.b64encode(bytes(row[1])).decode(),
+            "leaf_hash": bytes(row[2]).hex(),
+            "inclusion_proof": [base64.b64encode(h).decode() for h in proof],
+            "checkpoint": note,
+        }
+
+    def export(self, path: Path) -> None:
+        """Write the whole journal as JSON Lines: header, checkpoints, leaves (docs/journal.md).
+
+        With a signer, the current tree is signed first so every leaf is covered.
+        """
+        if self.signer is not None:
+            self.sign_checkpoint()
+        partial = path.with_name(path.name + ".partial")
+        c, t = checkpoint_table.c, entry_table.c
+        with self._read() as connection, partial.open("w", encoding="utf-8") as out:
+            size = self._size(connection)
+            out.write(header_line(self.origin, size))
+            notes = select(c.note).where(c.tree_size <= size).order_by(c.tree_size)
+            for (note,) in connection.execute(notes):
+                out.write(checkpoint_line(note))
+            leaves = select(t.idx, t.leaf_data).where(t.idx < size).order_by(t.idx)
+            for index, data in connection.execution_options(yield_per=10_000).execute(leaves):
+                out.write(leaf_line(index, bytes(data)))
+        partial.replace(path)
+
+    def audit(self, verifiers: Sequence[Verifier] = ()) -> AuditReport:
+        """Recompute the whole journal from the stored leaf bytes; see `corpact.store.audit`."""
+        with self._read() as connection:
+            return audit_journal(connection, self.origin, verifiers)
+
+
+def _note_text(note: str) -> str:
+    return note[: note.rfind("\n\n") + 1]
+
+
+def _first_of_each_key(encoded: list[EncodedEvent]) -> dict[str, EncodedEvent]:
+    firsts: dict[str, EncodedEvent] = {}
+    for item in encoded:
+        key = item.event.idempotency_key
+        earlier = firsts.setdefault(key, item)
+        if earlier.fingerprint != item.fingerprint:
+            raise ConflictError(
+                f"idempotency key {key!r} appears twice in one batch with "
+                "different payloads; nothing was written"
+            )
+    return firsts
+
+
+def _refuse_conflicts(
+    firsts: dict[str, EncodedEvent], stored: dict[str, tuple[bytes, int, bytes]]
+) -> None:
+    clashing = [k for k, (fp, _i, _h) in stored.items() if firsts[k].fingerprint != fp]
+    if clashing:
+        shown = ", ".join(repr(k) for k in clashing[:10])
+        raise ConflictError(
+            f"idempotency key(s) {shown} already used with a different payload "
+            "(exists_with_different_payload); nothing was written"
+        )
+
+
+def _receipts(
+    encoded: list[EncodedEvent],
+    stored: dict[str, tuple[bytes, int, bytes]],
+    fresh: list[EncodedEvent],
+    size: int,
+) -> list[Receipt]:
+    placed = {
+        item.event.idempotency_key: (size + i, item.leaf_hash) for i, item in enumerate(fresh)
+    }
+    receipts: list[Receipt] = []
+    issued: set[str] = set()
+    for item in encoded:
+        key = item.event.idempotency_key
+        if key in stored:
+            _fp, index, digest = stored[key]
+            receipts.append(Receipt(key, index, digest.hex(), "exists"))
+        else:
+            index, digest = placed[key]
+            if key in issued:
+                receipts.append(Receipt(key, index, digest.hex(), "exists"))
+            else:
+                receipts.append(Receipt(key, index, digest.hex(), "created"))
+        issued.add(key)
+    return receipts
