@@ -14,7 +14,7 @@ from corpact.errors import InputError, check
 # canonical id -> (holidays market code, time zone of the market's deadlines)
 _MARKETS: dict[str, tuple[str, str]] = {
     "US-SIFMA": ("USGS", "America/New_York"),
-    "TARGET": ("TAR", "Europe/Frankfurt"),
+    "TARGET": ("TAR", "Europe/Berlin"),
 }
 _ALIASES = {"USGS": "US-SIFMA", "SIFMA": "US-SIFMA", "TAR": "TARGET", "TARGET2": "TARGET"}
 CALENDAR_IDS: tuple[str, ...] = tuple(_MARKETS)
@@ -90,7 +90,7 @@ def settlement_date(trade_date: date, business_days: int, calendar_id: str) -> d
 
 
 def calendar_time_zone(calendar_id: str) -> ZoneInfo:
-    """The zone in which the market's days begin and end (New York; Frankfurt for TARGET)."""
+    """The zone in which the market's days begin and end (New York; Berlin time for TARGET)."""
     return ZoneInfo(_MARKETS[canonical_calendar_id(calendar_id)][1])
 
 

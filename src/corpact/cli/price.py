@@ -179,6 +179,11 @@ def fixed_spread(
     ),
     treasury_coupon: Decimal | None = typer.Option(None, "--treasury-coupon", help="percent"),
     treasury_maturity: str | None = typer.Option(None, "--treasury-maturity"),
+    treasury_settlement: str | None = typer.Option(
+        None,
+        "--treasury-settlement",
+        help="settlement of the Treasury quote (default --settlement)",
+    ),
     yield_places: int = typer.Option(
         3, "--reference-yield-places", help="percent decimals of a yield derived from a bid"
     ),
@@ -209,8 +214,14 @@ def fixed_spread(
         call_price=call_price,
     )
     settle = parse_date(settlement, field="--settlement")
+    quote_settle = _date(treasury_settlement, "--treasury-settlement") or settle
     ref, extra = _reference_yield(
-        reference_yield, treasury_bid, treasury_coupon, treasury_maturity, settle, yield_places
+        reference_yield,
+        treasury_bid,
+        treasury_coupon,
+        treasury_maturity,
+        quote_settle,
+        yield_places,
     )
     chosen = _convention(terms, convention)
     result = price_fixed_spread(
