@@ -6,7 +6,7 @@ cash is `Decimal` in the currency's minor unit, fractions are exact rationals.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
@@ -111,21 +111,35 @@ def _check_register(terms: SplitTerms, register: Register) -> None:
 
 def _holders_of_class(terms: SplitTerms, entries: list[RegisterEntry]) -> list[HolderOutcome]:
     ratio, frac = terms.ratio, terms.fractional
+    cash_for = _cash_lookup(terms)
     outcomes: list[HolderOutcome] = []
-    zero_cash = minor_to_decimal(0, frac.minor_units)
     for entry in entries:
         whole, rem = split_position(entry.shares, ratio)
         new_shares = settled_shares(whole, rem, ratio, frac.policy)
-        cash = zero_cash
-        if frac.policy is FractionalPolicy.cash_in_lieu and rem:
-            price = frac.price
-            check(price is not None, "cash in lieu without a price passed validation")
-            if price is not None:
-                cash = cash_in_lieu(
-                    rem, price.amount, price.basis, ratio, frac.minor_units, frac.cash_rounding
-                )
-        outcomes.append(HolderOutcome(entry, whole, rem, new_shares, cash))
+        outcomes.append(HolderOutcome(entry, whole, rem, new_shares, cash_for(rem)))
     return outcomes
+
+
+def _cash_lookup(terms: SplitTerms) -> Callable[[int], Decimal]:
+    """Cash for a remainder, memoized: rem < n_old, so few distinct amounts exist."""
+    ratio, frac = terms.ratio, terms.fractional
+    zero = minor_to_decimal(0, frac.minor_units)
+    price = frac.price
+    if frac.policy is not FractionalPolicy.cash_in_lieu or price is None:
+        check(frac.policy is not FractionalPolicy.cash_in_lieu, "cash in lieu without a price")
+        return lambda rem: zero
+    known: dict[int, Decimal] = {0: zero}
+
+    def cash_for(rem: int) -> Decimal:
+        amount = known.get(rem)
+        if amount is None:
+            amount = cash_in_lieu(
+                rem, price.amount, price.basis, ratio, frac.minor_units, frac.cash_rounding
+            )
+            known[rem] = amount
+        return amount
+
+    return cash_for
 
 
 def _pool_sale(
@@ -226,14 +240,17 @@ def _new_register(
     for h in holders:
         if h.new_shares == 0:
             continue
-        certificate = h.entry.holding_form is HoldingForm.certificate
+        e = h.entry
+        certificate = e.holding_form is HoldingForm.certificate
         rows.append(
-            replace(
-                h.entry,
-                shares=h.new_shares,
-                cusip=cusips[h.entry.class_id],
-                surrender_status="unexchanged" if certificate else None,
-                line=None,
+            RegisterEntry(
+                e.holder_id,
+                e.name,
+                e.class_id,
+                h.new_shares,
+                e.holding_form,
+                cusips[e.class_id],
+                "unexchanged" if certificate else None,
             )
         )
     agent = terms.fractional.sale_agent_holder_id

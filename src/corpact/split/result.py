@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -220,9 +222,22 @@ def sha256_text(text: str) -> str:
 
 def payments_csv(payments: tuple[Payment, ...]) -> str:
     """The cash-in-lieu payment file: one line per record holder and class paid."""
-    lines = ["holder_id,name,class_id,holding_form,fraction,amount,currency,status"]
-    for p in payments:
-        cells = [
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "holder_id",
+            "name",
+            "class_id",
+            "holding_form",
+            "fraction",
+            "amount",
+            "currency",
+            "status",
+        ]
+    )
+    writer.writerows(
+        [
             p.holder_id,
             p.name,
             p.class_id,
@@ -232,14 +247,9 @@ def payments_csv(payments: tuple[Payment, ...]) -> str:
             p.currency,
             p.status.value,
         ]
-        lines.append(",".join(_csv_cell(c) for c in cells))
-    return "\n".join(lines) + "\n"
-
-
-def _csv_cell(text: str) -> str:
-    if any(ch in text for ch in ',"\n\r'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
+        for p in payments
+    )
+    return out.getvalue()
 
 
 @dataclass(frozen=True, slots=True)
