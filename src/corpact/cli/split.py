@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +191,7 @@ def _report_table(result: SplitResult) -> Table:
         ("holders_after", "holders after"),
         ("holders_with_fraction", "holders with a fraction"),
         ("holders_cashed_out", "holders cashed out"),
+        ("round_lot_holders_after", "round-lot holders after"),
         ("cash_total", "cash paid"),
         ("authorized_before", "authorized before"),
         ("authorized_after", "authorized after"),
@@ -199,9 +201,24 @@ def _report_table(result: SplitResult) -> Table:
         ("new_cusip", "new CUSIP"),
     ]
     data = [c.to_json_dict() for c in result.classes]
+    for c, d in zip(result.classes, data, strict=True):
+        d["exact_new"] = _mixed(c.exact_new)
+        d["fractions_total"] = _mixed(c.fractions_total)
     for key, label in rows:
         table.add_row(label, *[_show(d[key]) for d in data])
     return table
+
+
+def _mixed(value: Fraction) -> str:
+    """100,079,327 13/15 rather than 1501189918/15; terminating values as decimals."""
+    whole, rest = divmod(value.numerator, value.denominator)
+    if rest == 0:
+        return f"{whole:,}"
+    text = fraction_text(value)
+    if "/" not in text:
+        return f"{whole:,}.{text.split('.')[1]}"
+    part = Fraction(rest, value.denominator)
+    return f"{whole:,} {part.numerator}/{part.denominator}" if whole else str(part)
 
 
 def _show(value: Any) -> str:
@@ -274,6 +291,3 @@ def demo_steps() -> list[DemoStep]:
             ["split", "apply", split_file, register],
         ),
     ]
-
-
-__all__ = ["app", "demo_steps", "fraction_text"]

@@ -34,6 +34,9 @@ from corpact.split.result import (
 )
 from corpact.split.terms import ClassTerms, SplitTerms
 
+# Exchange holder-count rules count round-lot holders: 100 shares or more.
+ROUND_LOT_SHARES = 100
+
 
 def apply_split(
     terms: SplitTerms, register: Register, *, executed_authorities: Collection[str] = ()
@@ -105,6 +108,20 @@ def _check_register(terms: SplitTerms, register: Register) -> None:
                     field="cusip",
                 )
             )
+    agent = terms.fractional.sale_agent_holder_id
+    if terms.fractional.policy is FractionalPolicy.aggregate_and_sell and agent is not None:
+        problems.extend(
+            Problem(
+                "sale-agent-in-register",
+                f"the sale agent account {agent!r} already holds "
+                "shares; use a dedicated account for the pooled fractions",
+                source=register.source,
+                line=e.line,
+                field="holder_id",
+            )
+            for e in register.entries
+            if e.holder_id == agent
+        )
     if problems:
         raise InputError(problems[:50])
 
@@ -205,6 +222,7 @@ def _class_outcome(
         holders_after=sum(1 for h in holders if h.new_shares > 0),
         holders_with_fraction=sum(1 for h in holders if h.remainder),
         holders_cashed_out=sum(1 for h in holders if h.entry.shares > 0 and h.new_shares == 0),
+        round_lot_holders_after=sum(1 for h in holders if h.new_shares >= ROUND_LOT_SHARES),
         remainder_total=sum(h.remainder for h in holders),
         shares_created_by_rounding=sum(max(h.new_shares - h.whole, 0) for h in holders),
         pooled_shares_sold=shares_sold,

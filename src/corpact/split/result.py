@@ -71,6 +71,7 @@ class ClassOutcome:
     holders_after: int
     holders_with_fraction: int
     holders_cashed_out: int
+    round_lot_holders_after: int
     remainder_total: int
     shares_created_by_rounding: int
     pooled_shares_sold: int
@@ -138,6 +139,7 @@ class ClassOutcome:
             "holders_after": self.holders_after,
             "holders_with_fraction": self.holders_with_fraction,
             "holders_cashed_out": self.holders_cashed_out,
+            "round_lot_holders_after": self.round_lot_holders_after,
             "cash_total": str(self.cash_total),
             "currency": self.currency,
             "authorized_before": c.authorized_before,
