@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from corpact.errors import InputError
@@ -42,7 +42,19 @@ def parse_instant(
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=default_zone)
-    return parsed
+    return fixed_offset(parsed)
+
+
+def fixed_offset(moment: datetime) -> datetime:
+    """The same instant with its UTC offset frozen.
+
+    Instructions are compared with deadlines millions of times; a fixed offset compares without
+    a zone-rule lookup, and an instant does not need its zone's future rules.
+    """
+    offset = moment.utcoffset()
+    if offset is None:
+        return moment
+    return moment.replace(tzinfo=timezone(offset))
 
 
 def end_of_day(day: date, tz: ZoneInfo) -> datetime:

@@ -2,13 +2,13 @@
 
 Rounds (early before late, when the offer says so), then priority levels (1 first), then the
 series at each level against every cap above them (spec §3-§4). Nothing here reads a clock, a
-file or a database.
+file or a database. The result does not depend on the order of the input.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -17,8 +17,8 @@ from corpact.errors import check
 from corpact.tender.capacity import CapacityBook, CapNode, NodeKind, nodes_for, weight
 from corpact.tender.instructions import Tender
 from corpact.tender.proration import (
-    Award,
-    Claim,
+    Awards,
+    ClaimSet,
     awards_at,
     fits,
     resolve_accept_all,
@@ -28,6 +28,7 @@ from corpact.tender.proration import (
 )
 from corpact.tender.terms import (
     CapacityRunsOut,
+    DeadlineComparison,
     Leftover,
     MinDenominationPolicy,
     OfferTerms,
@@ -79,6 +80,10 @@ class GroupResult:
     factor: Fraction  # exact accepted-per-tendered factor used (1 when all fit)
     outcome: str
     binding_cap: str | None  # key of the cap that limited this group, if any
+    # Per-tender awards of this step, as parallel lists (kept compact for large books).
+    keys: Sequence[str] = field(default=(), repr=False, compare=False)
+    accepted: Sequence[int] = field(default=(), repr=False, compare=False)
+    notes: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,67 +100,144 @@ class CapUsage:
 @dataclass(frozen=True, slots=True)
 class Allocation:
     offer_id: str
-    terms_version: int
+    terms: OfferTerms
     as_of: datetime
-    tenders: tuple[AcceptedTender, ...]
+    eligible: tuple[Tender, ...]
     groups: tuple[GroupResult, ...]
     caps: tuple[CapUsage, ...]
-    early_tenders_have_priority: bool
-    capacity_runs_out: CapacityRunsOut
+
+    @property
+    def accepted_by_instruction(self) -> dict[str, int]:
+        accepted: dict[str, int] = {}
+        for group in self.groups:
+            accepted.update(zip(group.keys, group.accepted, strict=True))
+        return accepted
+
+    @property
+    def notes_by_instruction(self) -> dict[str, str]:
+        return {g.keys[i]: note for g in self.groups for i, note in g.notes.items()}
+
+    @property
+    def terms_version(self) -> int:
+        return self.terms.version
+
+    @property
+    def early_tenders_have_priority(self) -> bool:
+        return self.terms.early_tenders_have_priority
+
+    @property
+    def capacity_runs_out(self) -> CapacityRunsOut:
+        return self.terms.proration.capacity_runs_out
+
+    @property
+    def tenders(self) -> tuple[AcceptedTender, ...]:
+        """Every eligible tender's outcome, in order of receipt (then instruction id)."""
+        by_id = self.terms.series_by_id()
+        accepted, notes = self.accepted_by_instruction, self.notes_by_instruction
+        ordered = sorted(self.eligible, key=lambda t: (t.received_at, t.instruction_id))
+        return tuple(self._outcome(by_id[t.series_id], t, accepted, notes) for t in ordered)
+
+    def _outcome(
+        self,
+        series: Series,
+        tender: Tender,
+        accepted_by: Mapping[str, int],
+        notes: Mapping[str, str],
+    ) -> AcceptedTender:
+        round_ = self.terms.deadlines.round_of(tender.received_at)
+        accepted = Decimal(accepted_by[tender.instruction_id])
+        etp = series.early_tender_payment if round_ is Round.EARLY else Decimal(0)
+        return AcceptedTender(
+            tender=tender,
+            round=round_,
+            principal_accepted=accepted,
+            price_per_1000=series.price_per_1000(round_),
+            tender_offer_consideration_amount=accepted * series.tender_offer_consideration / 1000,
+            early_tender_payment_amount=accepted * etp / 1000,
+            note=notes.get(tender.instruction_id, ""),
+        )
 
     def by_series(self, series_id: str) -> list[AcceptedTender]:
         return [t for t in self.tenders if t.tender.series_id == series_id]
 
     def accepted_principal(self, series_id: str) -> Decimal:
-        return sum((t.principal_accepted for t in self.by_series(series_id)), Decimal(0))
+        return sum(
+            (g.principal_accepted for g in self.groups if g.series_id == series_id), Decimal(0)
+        )
+
+
+@dataclass(slots=True)
+class _Run:
+    """Mutable state of one allocation run (local to `allocate`)."""
+
+    terms: OfferTerms
+    book: CapacityBook
+    stopped: set[str]  # shared cap keys below which nothing more is bought
 
 
 def allocate(terms: OfferTerms, tenders: Sequence[Tender], as_of: datetime) -> Allocation:
     """Accept tenders under the terms in force; `tenders` are the valid, unwithdrawn ones."""
     check(as_of.tzinfo is not None, "as_of needs a time zone")
-    eligible = [
-        t
-        for t in tenders
-        if t.received_at <= as_of
-        and (terms.guaranteed_delivery_counts_toward_cap or not t.guaranteed_delivery)
-    ]
-    eligible.sort(key=lambda t: (t.received_at, t.instruction_id))
-    book = CapacityBook.start(terms)
-    awards: dict[str, Award] = {}
+    eligible, buckets = _bucket(terms, tenders, as_of)
+    run = _Run(terms, CapacityBook.start(terms), set())
     groups: list[GroupResult] = []
     rounds: list[Round | None] = (
         [Round.EARLY, Round.LATE] if terms.early_tenders_have_priority else [None]
     )
-    stopped: set[str] = set()  # shared cap keys below which nothing more is bought
-    by_id = terms.series_by_id()
     for round_ in rounds:
         for level in terms.levels():
-            level_series = [s for s in terms.series if s.priority_level == level]
-            for series in level_series:
-                members = [
-                    t
-                    for t in eligible
-                    if t.series_id == series.series_id
-                    and (round_ is None or terms.deadlines.round_of(t.received_at) is round_)
-                ]
-                group = _run_group(terms, series, round_, members, book, stopped, awards)
+            for series in (s for s in terms.series if s.priority_level == level):
+                members = _members(buckets, series.series_id, round_)
+                group = _run_group(run, series, round_, members)
                 groups.append(group)
-                if group.binding_cap is not None and group.outcome in {
-                    GroupOutcome.PRORATED,
-                    GroupOutcome.REFUSED,
-                }:
-                    _maybe_stop(terms, group, stopped)
-    results = tuple(_accepted_tender(terms, by_id[t.series_id], t, awards) for t in eligible)
+                if group.outcome in {GroupOutcome.PRORATED, GroupOutcome.REFUSED}:
+                    _maybe_stop(terms, group, run.stopped)
+    awarded = sum(len(g.keys) for g in groups)
+    check(awarded == len(eligible), "every eligible tender gets exactly one outcome")
     return Allocation(
         offer_id=terms.offer_id,
-        terms_version=terms.version,
+        terms=terms,
         as_of=as_of,
-        tenders=results,
+        eligible=eligible,
         groups=tuple(groups),
-        caps=_cap_usage(terms, book),
-        early_tenders_have_priority=terms.early_tenders_have_priority,
-        capacity_runs_out=terms.proration.capacity_runs_out,
+        caps=_cap_usage(terms, run.book),
     )
+
+
+Buckets = dict[tuple[str, Round], list[Tender]]
+
+
+def _bucket(
+    terms: OfferTerms, tenders: Sequence[Tender], as_of: datetime
+) -> tuple[tuple[Tender, ...], Buckets]:
+    """Eligible tenders by (series, round), in one pass: this loop sees every instruction."""
+    counts_gd = terms.guaranteed_delivery_counts_toward_cap
+    deadlines = terms.deadlines
+    early_at = deadlines.early_tender_at
+    inclusive = deadlines.early_tender_comparison is DeadlineComparison.ON_OR_BEFORE
+    buckets: Buckets = {}
+    eligible = []
+    early, late = Round.EARLY, Round.LATE
+    for t in tenders:
+        at = t.received_at
+        if at > as_of or (t.guaranteed_delivery and not counts_gd):
+            continue
+        eligible.append(t)
+        if early_at is None or at < early_at or (inclusive and at == early_at):
+            key = (t.series_id, early)
+        else:
+            key = (t.series_id, late)
+        bucket = buckets.get(key)
+        if bucket is None:
+            buckets[key] = [t]
+        else:
+            bucket.append(t)
+    return tuple(eligible), buckets
+
+
+def _members(buckets: Buckets, series_id: str, round_: Round | None) -> dict[Round, list[Tender]]:
+    rounds = [Round.EARLY, Round.LATE] if round_ is None else [round_]
+    return {r: buckets[(series_id, r)] for r in rounds if (series_id, r) in buckets}
 
 
 def _maybe_stop(terms: OfferTerms, group: GroupResult, stopped: set[str]) -> None:
@@ -168,89 +250,76 @@ def _maybe_stop(terms: OfferTerms, group: GroupResult, stopped: set[str]) -> Non
 
 
 def _claims(
-    terms: OfferTerms,
-    series: Series,
-    round_: Round | None,
-    members: Sequence[Tender],
-    nodes: list[CapNode],
-) -> list[Claim]:
-    claims = []
-    for t in members:
-        tender_round = terms.deadlines.round_of(t.received_at) if round_ is None else round_
-        claims.append(
-            Claim(
-                key=t.instruction_id,
-                principal=int(t.principal),
-                increment=int(series.increment),
-                minimum_denomination=int(series.minimum_denomination),
-                weights=tuple(weight(terms, series, tender_round, n) for n in nodes),
-            )
-        )
-    return claims
+    terms: OfferTerms, series: Series, members: Mapping[Round, list[Tender]], nodes: list[CapNode]
+) -> ClaimSet:
+    keys: list[str] = []
+    principals: list[int] = []
+    classes: list[int] = []
+    weights = []
+    for cls, (round_, tenders) in enumerate(sorted(members.items())):
+        keys += [t.instruction_id for t in tenders]
+        principals += [int(t.principal) for t in tenders]
+        classes += [cls] * len(tenders)
+        weights.append(tuple(weight(terms, series, round_, n) for n in nodes))
+    return ClaimSet(
+        keys=keys,
+        principals=principals,
+        classes=classes,
+        weights=weights,
+        increment=int(series.increment),
+        minimum_denomination=int(series.minimum_denomination),
+    )
+
+
+def _received_order(members: Mapping[Round, list[Tender]]) -> list[int]:
+    """Indices of the claims in order of receipt (then id): the order accept-all honours."""
+    flat = [t for _, tenders in sorted(members.items()) for t in tenders]
+    return sorted(range(len(flat)), key=lambda i: (flat[i].received_at, flat[i].instruction_id))
 
 
 def _run_group(
-    terms: OfferTerms,
-    series: Series,
-    round_: Round | None,
-    members: Sequence[Tender],
-    book: CapacityBook,
-    stopped: set[str],
-    awards: dict[str, Award],
+    run: _Run, series: Series, round_: Round | None, members: Mapping[Round, list[Tender]]
 ) -> GroupResult:
+    terms = run.terms
     nodes = nodes_for(terms, series)
-    tendered = sum((t.principal for t in members), Decimal(0))
+    claims = _claims(terms, series, members, nodes)
+    tendered = Decimal(sum(claims.principals))
 
-    def result(
-        outcome: str, accepted: Decimal, factor: Fraction, binding: str | None
-    ) -> GroupResult:
+    def result(outcome: str, awards: Awards, factor: Fraction, binding: str | None) -> GroupResult:
         return GroupResult(
-            series.series_id,
-            round_,
-            series.priority_level,
-            tendered,
-            accepted,
-            factor,
-            outcome,
-            binding,
-        )
+            series.series_id, round_, series.priority_level, tendered,
+            Decimal(sum(awards.accepted)), factor, outcome, binding,
+            claims.keys, awards.accepted, awards.notes,
+        )  # fmt: skip
 
-    if not members:
-        return result(GroupOutcome.EMPTY, Decimal(0), Fraction(1), None)
-    if series.series_id in terms.terminated_series or any(n.key in stopped for n in nodes):
-        outcome = (
-            GroupOutcome.TERMINATED
-            if series.series_id in terms.terminated_series
-            else GroupOutcome.STOPPED
-        )
-        for t in members:
-            awards[t.instruction_id] = Award(t.instruction_id, 0, outcome)
-        return result(outcome, Decimal(0), Fraction(0), None)
-    claims = _claims(terms, series, round_, members, nodes)
-    capacities = [book.remaining[n.key] for n in nodes]
-    demand = usage(claims, [Award(c.key, c.principal) for c in claims], len(nodes))
+    if not claims.keys:
+        return result(GroupOutcome.EMPTY, Awards([], {}), Fraction(1), None)
+    closed = None
+    if series.series_id in terms.terminated_series:
+        closed = GroupOutcome.TERMINATED
+    elif any(n.key in run.stopped for n in nodes):
+        closed = GroupOutcome.STOPPED
+    if closed is not None:
+        nothing = Awards([0] * len(claims.keys), dict.fromkeys(range(len(claims.keys)), closed))
+        return result(closed, nothing, Fraction(0), None)
+    capacities = [run.book.remaining[n.key] for n in nodes]
+    demand = usage(claims, claims.principals)
     if fits(demand, capacities) and not _fixed_factor_applies(terms):
-        group_awards = [Award(c.key, c.principal) for c in claims]
+        awards = Awards(list(claims.principals), {})
         factor, outcome, binding = Fraction(1), GroupOutcome.ACCEPTED_IN_FULL, None
     else:
-        group_awards, factor, binding = _limited_awards(
-            terms, series, claims, nodes, demand, capacities
+        awards, factor, binding = _limited_awards(
+            terms, series, claims, nodes, demand, capacities, lambda: _received_order(members)
         )
-        accepted_all = all(
-            a.accepted == c.principal for a, c in zip(group_awards, claims, strict=True)
-        )
-        if accepted_all:
+        if awards.accepted == list(claims.principals):
             outcome = GroupOutcome.ACCEPTED_IN_FULL
         elif terms.proration.enabled:
             outcome = GroupOutcome.PRORATED
         else:
             outcome = GroupOutcome.REFUSED
-    for n, total in zip(nodes, usage(claims, group_awards, len(nodes)), strict=True):
-        book.consume(n.key, total)
-    for award in group_awards:
-        awards[award.key] = award
-    accepted = Decimal(sum(a.accepted for a in group_awards))
-    return result(outcome, accepted, factor, binding)
+    for node, total in zip(nodes, usage(claims, awards.accepted), strict=True):
+        run.book.consume(node.key, total)
+    return result(outcome, awards, factor, binding)
 
 
 def _fixed_factor_applies(terms: OfferTerms) -> bool:
@@ -271,43 +340,40 @@ def _binding_node(
 def _limited_awards(
     terms: OfferTerms,
     series: Series,
-    claims: list[Claim],
+    claims: ClaimSet,
     nodes: list[CapNode],
     demand: list[Fraction],
     capacities: list[Fraction],
-) -> tuple[list[Award], Fraction, str | None]:
+    order: Callable[[], Sequence[int]],
+) -> tuple[Awards, Fraction, str | None]:
     factor, binding = _binding_node(nodes, demand, capacities)
-    policy = terms.proration.min_denomination_policy
-    if not terms.proration.enabled:
-        return (
-            [Award(c.key, 0, "not accepted: the series does not fit whole") for c in claims],
-            Fraction(0),
-            binding,
+    proration = terms.proration
+    if not proration.enabled:
+        refused = dict.fromkeys(
+            range(len(claims.keys)), "not accepted: the series does not fit whole"
         )
-    if terms.proration.mode is ProrationMode.FIXED:
+        return Awards([0] * len(claims.keys), refused), Fraction(0), binding
+    if proration.mode is ProrationMode.FIXED:
         fixed = _fixed_factor(terms, series)
         if fixed <= factor:
-            factor, binding = fixed, f"series:{series.series_id}" if binding is None else binding
+            factor = fixed
+            binding = binding or f"series:{series.series_id}"
+    policy = proration.min_denomination_policy
 
     def feasible(f: Fraction) -> bool:
-        trial = awards_at(claims, f, policy)
-        return fits(usage(claims, trial, len(nodes)), capacities)
+        return fits(usage(claims, awards_at(claims, f, policy).accepted), capacities)
 
-    if (
-        terms.proration.leftover is Leftover.SOLVE_FACTOR
-        and terms.proration.mode is ProrationMode.CAPACITY
-    ):
-        factor = solve_factor(claims, factor, feasible)
-    group_awards = awards_at(claims, factor, policy)
-    if policy is MinDenominationPolicy.ACCEPT_ALL:
-        group_awards = resolve_accept_all(claims, group_awards, capacities)
-    check(fits(usage(claims, group_awards, len(nodes)), capacities), "proration exceeded a cap")
-    published = (
-        snap_to_breakpoint(claims, factor)
-        if terms.proration.leftover is Leftover.SOLVE_FACTOR
-        else factor
+    solving = (
+        proration.leftover is Leftover.SOLVE_FACTOR and proration.mode is ProrationMode.CAPACITY
     )
-    return group_awards, published, binding
+    if solving:
+        factor = solve_factor(claims, factor, feasible)
+    awards = awards_at(claims, factor, policy)
+    if policy is MinDenominationPolicy.ACCEPT_ALL:
+        awards = resolve_accept_all(claims, awards, capacities, order())
+    check(fits(usage(claims, awards.accepted), capacities), "proration exceeded a cap")
+    published = snap_to_breakpoint(claims, factor) if solving else factor
+    return awards, published, binding
 
 
 def _fixed_factor(terms: OfferTerms, series: Series) -> Fraction:
@@ -320,24 +386,6 @@ def _fixed_factor(terms: OfferTerms, series: Series) -> Fraction:
         cap = terms.aggregate_cap.amount
     check(cap is not None, "a fixed factor needs a factor or a cap")
     return min(Fraction(1), Fraction(cap or 0) / Fraction(series.outstanding))
-
-
-def _accepted_tender(
-    terms: OfferTerms, series: Series, tender: Tender, awards: dict[str, Award]
-) -> AcceptedTender:
-    award = awards[tender.instruction_id]
-    round_ = terms.deadlines.round_of(tender.received_at)
-    accepted = Decimal(award.accepted)
-    etp = series.early_tender_payment if round_ is Round.EARLY else Decimal(0)
-    return AcceptedTender(
-        tender=tender,
-        round=round_,
-        principal_accepted=accepted,
-        price_per_1000=series.price_per_1000(round_),
-        tender_offer_consideration_amount=accepted * series.tender_offer_consideration / 1000,
-        early_tender_payment_amount=accepted * etp / 1000,
-        note=award.note,
-    )
 
 
 def _cap_usage(terms: OfferTerms, book: CapacityBook) -> tuple[CapUsage, ...]:

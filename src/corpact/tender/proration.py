@@ -1,7 +1,8 @@
 """Per-instruction proration: floor to the increment, minimum denominations, factor solving.
 
-Pure functions over exact `Fraction`s; no floats. `prorate` never accepts more than a tender
-asked for and never accepts a total whose weight exceeds the capacity it was given.
+Pure functions over exact integers and `Fraction`s; no floats. A group's tenders are held as
+parallel lists (`ClaimSet`) because an offer can carry millions of instructions: the hot
+paths are list comprehensions over ints, and weights are shared per price class.
 """
 
 from __future__ import annotations
@@ -14,70 +15,86 @@ from fractions import Fraction
 from corpact.errors import check
 from corpact.tender.terms import MinDenominationPolicy
 
+ACCEPT_ALL_CANDIDATE = "accept-all candidate"
+
 
 @dataclass(frozen=True, slots=True)
-class Claim:
-    """One tender's part in a proration: its principal, step sizes and weight per unit."""
+class ClaimSet:
+    """The tenders of one waterfall step.
 
-    key: str
-    principal: int
+    `weights[c][n]` is how much of cap node n one unit of principal uses for tenders of price
+    class c (early and late tenders are priced differently); `classes[i]` is tender i's class.
+    """
+
+    keys: Sequence[str]
+    principals: Sequence[int]
+    classes: Sequence[int]
+    weights: Sequence[tuple[Fraction, ...]]
     increment: int
     minimum_denomination: int
-    weights: tuple[Fraction, ...]  # one per cap node, in the group's node order
+
+    @property
+    def node_count(self) -> int:
+        return len(self.weights[0]) if self.weights else 0
 
 
 @dataclass(frozen=True, slots=True)
-class Award:
-    key: str
-    accepted: int
-    note: str = ""
+class Awards:
+    accepted: list[int]
+    notes: dict[int, str]  # index -> why this tender got other than its floored share
 
 
-def floor_award(claim: Claim, factor: Fraction) -> int:
+def floor_awards(claims: ClaimSet, factor: Fraction) -> list[int]:
     """floor(principal x factor / increment) x increment: never rounds up (spec R4.2)."""
-    steps = (claim.principal * factor.numerator) // (factor.denominator * claim.increment)
-    return int(steps) * claim.increment
+    inc = claims.increment
+    num, den = factor.numerator, factor.denominator * inc
+    return [(p * num) // den * inc for p in claims.principals]
 
 
-def _apply_min_denomination(
-    claim: Claim, accepted: int, policy: MinDenominationPolicy
-) -> tuple[int, str]:
+def _min_denomination(
+    claims: ClaimSet, accepted: list[int], policy: MinDenominationPolicy
+) -> dict[int, str]:
     """Keep both the accepted and the returned part at 0 or >= the minimum denomination."""
-    minimum = claim.minimum_denomination
-    returned = claim.principal - accepted
-    accepted_ok = accepted == 0 or accepted >= minimum
-    returned_ok = returned == 0 or returned >= minimum
-    if accepted_ok and returned_ok:
-        return accepted, ""
-    if policy is MinDenominationPolicy.RETURN_ALL:
-        return 0, "returned in full: a part would fall below the minimum denomination"
-    if policy is MinDenominationPolicy.ACCEPT_ALL:
-        return accepted, "accept-all candidate"
-    if not returned_ok:
-        # Accept less so that at least the minimum denomination goes back.
-        accepted = ((claim.principal - minimum) // claim.increment) * claim.increment
-    if accepted < minimum:
-        accepted = 0
-    return accepted, "adjusted for the minimum denomination"
+    minimum, inc = claims.minimum_denomination, claims.increment
+    notes: dict[int, str] = {}
+    for i, (principal, taken) in enumerate(zip(claims.principals, accepted, strict=True)):
+        back = principal - taken
+        if (taken == 0 or taken >= minimum) and (back == 0 or back >= minimum):
+            continue
+        if policy is MinDenominationPolicy.RETURN_ALL:
+            accepted[i] = 0
+            notes[i] = "returned in full: a part would fall below the minimum denomination"
+        elif policy is MinDenominationPolicy.ACCEPT_ALL:
+            notes[i] = ACCEPT_ALL_CANDIDATE
+        else:
+            if 0 < back < minimum:
+                taken = (principal - minimum) // inc * inc  # send at least the minimum back
+            accepted[i] = taken if taken >= minimum else 0
+            notes[i] = "adjusted for the minimum denomination"
+    return notes
 
 
-def awards_at(
-    claims: Sequence[Claim], factor: Fraction, policy: MinDenominationPolicy
-) -> list[Award]:
-    awards = []
-    for claim in claims:
-        accepted, note = _apply_min_denomination(claim, floor_award(claim, factor), policy)
-        check(0 <= accepted <= claim.principal, "award outside [0, tendered]")
-        awards.append(Award(claim.key, accepted, note))
-    return awards
+def awards_at(claims: ClaimSet, factor: Fraction, policy: MinDenominationPolicy) -> Awards:
+    accepted = floor_awards(claims, factor)
+    notes = _min_denomination(claims, accepted, policy)
+    return Awards(accepted, notes)
 
 
-def usage(claims: Sequence[Claim], awards: Sequence[Award], node_count: int) -> list[Fraction]:
-    totals = [Fraction(0)] * node_count
-    for claim, award in zip(claims, awards, strict=True):
-        for n in range(node_count):
-            totals[n] += award.accepted * claim.weights[n]
-    return totals
+def usage(claims: ClaimSet, accepted: Sequence[int]) -> list[Fraction]:
+    """Weight used in each cap node: Σ accepted x weight, summed per price class first."""
+    per_class = [0] * len(claims.weights)
+    if len(per_class) == 1:
+        per_class[0] = sum(accepted)
+    else:
+        for cls, taken in zip(claims.classes, accepted, strict=True):
+            per_class[cls] += taken
+    return [
+        sum(
+            (Fraction(per_class[c]) * claims.weights[c][n] for c in range(len(per_class))),
+            Fraction(0),
+        )
+        for n in range(claims.node_count)
+    ]
 
 
 def fits(totals: Sequence[Fraction], capacities: Sequence[Fraction]) -> bool:
@@ -85,30 +102,28 @@ def fits(totals: Sequence[Fraction], capacities: Sequence[Fraction]) -> bool:
 
 
 def resolve_accept_all(
-    claims: Sequence[Claim], awards: list[Award], capacities: Sequence[Fraction]
-) -> list[Award]:
-    """Accept-all candidates are taken whole while capacity allows, in canonical order."""
-    node_count = len(capacities)
-    used = usage(claims, awards, node_count)
-    result = list(awards)
-    for i, (claim, award) in enumerate(zip(claims, awards, strict=True)):
-        if award.note != "accept-all candidate":
-            continue
-        extra = claim.principal - award.accepted
-        grown = [used[n] + extra * claim.weights[n] for n in range(node_count)]
+    claims: ClaimSet, awards: Awards, capacities: Sequence[Fraction], order: Sequence[int]
+) -> Awards:
+    """Accept-all candidates are taken whole while capacity allows, in the given order."""
+    accepted = list(awards.accepted)
+    notes = dict(awards.notes)
+    candidates = [i for i in order if notes.get(i) == ACCEPT_ALL_CANDIDATE]
+    for i in candidates:  # first take every candidate's floored part back
+        accepted[i] = 0
+    used = usage(claims, accepted)
+    for i in candidates:
+        weights = claims.weights[claims.classes[i]]
+        grown = [u + claims.principals[i] * w for u, w in zip(used, weights, strict=True)]
         if fits(grown, capacities):
-            used = grown
-            result[i] = Award(claim.key, claim.principal, "accepted in full: minimum denomination")
+            used, accepted[i] = grown, claims.principals[i]
+            notes[i] = "accepted in full: minimum denomination"
         else:
-            used = [used[n] - award.accepted * claim.weights[n] for n in range(node_count)]
-            result[i] = Award(claim.key, 0, "returned in full: minimum denomination")
-    return result
+            notes[i] = "returned in full: minimum denomination"
+    return Awards(accepted, notes)
 
 
 def solve_factor(
-    claims: Sequence[Claim],
-    start: Fraction,
-    feasible: Callable[[Fraction], bool],
+    claims: ClaimSet, start: Fraction, feasible: Callable[[Fraction], bool]
 ) -> Fraction:
     """Largest breakpoint factor >= start (<= 1) at which `feasible` holds (spec R4.6).
 
@@ -122,7 +137,8 @@ def solve_factor(
         return high
     for _ in range(48):
         middle = (low + high) / 2
-        middle = middle.limit_denominator(10**15) if middle.denominator > 10**15 else middle
+        if middle.denominator > 10**15:
+            middle = middle.limit_denominator(10**15)
         if not low < middle < high:
             break
         if feasible(middle):
@@ -137,21 +153,22 @@ def solve_factor(
         factor = step
 
 
-def snap_to_breakpoint(claims: Sequence[Claim], factor: Fraction) -> Fraction:
+def snap_to_breakpoint(claims: ClaimSet, factor: Fraction) -> Fraction:
     """The largest breakpoint at or below `factor`: same awards, the factor one can publish."""
+    floors = floor_awards(claims, factor)
     best = Fraction(0)
-    for claim in claims:
-        accepted = floor_award(claim, factor)
-        if claim.principal:
-            best = max(best, Fraction(accepted, claim.principal))
-    return max(best, Fraction(0))
+    for principal, taken in zip(claims.principals, floors, strict=True):
+        if principal and taken:
+            best = max(best, Fraction(taken, principal))
+    return best
 
 
-def next_breakpoint(claims: Sequence[Claim], factor: Fraction) -> Fraction | None:
+def next_breakpoint(claims: ClaimSet, factor: Fraction) -> Fraction | None:
+    floors = floor_awards(claims, factor)
     candidates = [
-        Fraction(floor_award(c, factor) + c.increment, c.principal)
-        for c in claims
-        if floor_award(c, factor) < c.principal
+        Fraction(taken + claims.increment, principal)
+        for principal, taken in zip(claims.principals, floors, strict=True)
+        if taken < principal
     ]
     return min(candidates) if candidates else None
 
