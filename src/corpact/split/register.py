@@ -117,9 +117,12 @@ def parse_register(text: str, *, source: str) -> Register:
             entries.append(entry)
         if len(problems) >= MAX_PROBLEMS_REPORTED:
             break
+    register = Register(source=source, entries=tuple(entries))
+    problems.extend(register_problems(register))
     if problems:
-        raise InputError(problems)
-    return validated(Register(source=source, entries=tuple(entries)))
+        problems.sort(key=lambda p: p.line or 0)
+        raise InputError(problems[:MAX_PROBLEMS_REPORTED])
+    return register
 
 
 def _check_header(columns: list[str], source: str) -> None:
@@ -166,13 +169,7 @@ def _parse_row(
     shares_text = cells["shares"]
     shares = 0
     if shares_text.lstrip("-").isdigit():
-        shares = int(shares_text)
-        if shares < 0:
-            bad(
-                "shares",
-                "register-negative-position",
-                f"holder {cells['holder_id']!r} has {shares} shares; positions must be >= 0",
-            )
+        shares = int(shares_text)  # a negative position is reported by register_problems
     else:
         bad("shares", "register-whole-shares", f"{shares_text!r} is not a whole number of shares")
     form = cells["holding_form"]
