@@ -17,12 +17,20 @@ from functools import lru_cache
 from corpact.bondmath.terms import NoteTerms
 from corpact.errors import InputError, check
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
+
+def month_length(year: int, month: int) -> int:
+    if month == 2 and calendar.isleap(year):
+        return 29
+    return _MONTH_DAYS[month - 1]
+
+
+@lru_cache(maxsize=1 << 16)
 def add_months(day: date, months: int, end_of_month: bool) -> date:
     """`day` moved by whole months; the day of month is clipped to the month's length."""
-    total = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(total, 12)
-    last = calendar.monthrange(year, month + 1)[1]
+    year, month = divmod(day.year * 12 + (day.month - 1) + months, 12)
+    last = month_length(year, month + 1)
     return date(year, month + 1, last if end_of_month else min(day.day, last))
 
 
