@@ -210,3 +210,24 @@ def test_price_falls_as_the_spread_widens(reference_yield: Decimal) -> None:
     wide = price_fixed_spread(terms, SETTLEMENT, reference_yield, 51)
     assert wide.price_unrounded < tight.price_unrounded
     assert wide.total_consideration <= tight.total_consideration
+
+
+def test_discount_note_before_its_cash_pay_start_has_no_accrued_interest() -> None:
+    # Level 3-style 10 1/2% discount notes, priced in 2002 before cash interest starts.
+    from corpact.bondmath.accretion import accretion_from_issue_price
+
+    accretion = accretion_from_issue_price(
+        date(1998, 12, 2), Decimal("599.66"), Decimal("0.105"), date(2003, 12, 1)
+    )
+    terms = NoteTerms(
+        Decimal("0.105"), date(2008, 12, 1), first_coupon_date=date(2004, 6, 1),
+        accretion=accretion,
+    )  # fmt: skip
+    settlement = date(2002, 3, 15)
+    result = price_from_yield(terms, settlement, Decimal("0.09"))
+    assert result.accrued_interest_per_1000 == 0
+    flows = [(d, Decimal("52.5")) for d in coupon_schedule(terms)]
+    flows[-1] = (flows[-1][0], flows[-1][1] + 1000)
+    assert flows[0] == (date(2004, 6, 1), Decimal("52.5"))  # a full period from 2003-12-01
+    expected = reference_clean_price(flows, settlement, Decimal("0.09"), Decimal(0))
+    assert abs(result.clean_price_per_1000 - expected) < Decimal("1e-25")
