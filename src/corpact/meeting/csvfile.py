@@ -1,0 +1,34 @@
+"""CSV reading shared by the register and votes files: `#` comment lines, physical line numbers."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+from corpact.errors import InputError
+
+
+def read_rows(path: str | Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """Header (first non-comment row) and an iterator of (physical line number, row dict)."""
+    source = Path(path).name
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError.single("file", f"no such file: {path}", source=source) from None
+    # Comment lines become blank lines so that csv's line numbers stay physical line numbers.
+    lines = ["\n" if line.startswith("#") else line for line in text.splitlines(keepends=True)]
+    reader = csv.reader(lines)
+    header: list[str] = []
+    for row in reader:
+        if row:
+            header = [name.strip() for name in row]
+            break
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        for row in reader:
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            yield reader.line_num, dict(zip(header, row, strict=False))
+
+    return header, rows()

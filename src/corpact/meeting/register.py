@@ -1,0 +1,151 @@
+"""The record-date register snapshot: one row per (holder, class) with exact decimal shares.
+
+Held as an Arrow table so that a million positions tabulate without Python objects per row.
+The snapshot carries a SHA-256 content hash over its canonical text; the inspector's report
+cites it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pyarrow as pa
+
+from corpact.errors import InputError, Problem
+from corpact.meeting.csvfile import read_rows
+
+SHARE_PLACES = 6
+SHARES_TYPE = pa.decimal128(38, SHARE_PLACES)
+HOLDER_TYPES = ("registered", "nominee")
+REGISTER_SCHEMA = pa.schema(
+    [
+        ("holder_id", pa.string()),
+        ("name", pa.string()),
+        ("class_id", pa.string()),
+        ("shares", SHARES_TYPE),
+        ("holder_type", pa.string()),
+    ]
+)
+REGISTER_COLUMNS = ("holder_id", "name", "class", "shares", "type")
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterRow:
+    holder_id: str
+    name: str
+    class_id: str
+    shares: Decimal
+    holder_type: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Register:
+    """Record-date positions. Build with `load_register`, `from_rows` or `from_arrow`."""
+
+    table: pa.Table
+    source: str
+    content_hash: str
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, source: str = "register") -> Register:
+        table = table.select(REGISTER_SCHEMA.names).cast(REGISTER_SCHEMA)
+        return cls(table, source, _content_hash(table))
+
+    @classmethod
+    def from_rows(cls, rows: list[RegisterRow], source: str = "register") -> Register:
+        table = pa.table(
+            {
+                "holder_id": [r.holder_id for r in rows],
+                "name": [r.name for r in rows],
+                "class_id": [r.class_id for r in rows],
+                "shares": pa.array([r.shares for r in rows], SHARES_TYPE),
+                "holder_type": [r.holder_type for r in rows],
+            },
+            schema=REGISTER_SCHEMA,
+        )
+        return cls.from_arrow(table, source)
+
+    def rows(self) -> list[RegisterRow]:
+        return [RegisterRow(**row) for row in self.table.to_pylist()]
+
+    @property
+    def class_ids(self) -> frozenset[str]:
+        return frozenset(self.table.column("class_id").unique().to_pylist())
+
+
+def _content_hash(table: pa.Table) -> str:
+    ordered = table.sort_by([("class_id", "ascending"), ("holder_id", "ascending")])
+    digest = hashlib.sha256()
+    columns = [ordered.column(n).to_pylist() for n in REGISTER_SCHEMA.names]
+    for holder, name, class_id, shares, holder_type in zip(*columns, strict=True):
+        digest.update(f"{holder}\x1f{name}\x1f{class_id}\x1f{shares}\x1f{holder_type}\n".encode())
+    return digest.hexdigest()
+
+
+def parse_shares(text: str) -> Decimal | None:
+    """Exact decimal with at most six places, or None when the text is not such a number."""
+    try:
+        value = Decimal(text.strip().replace(",", ""))
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or -value.as_tuple().exponent > SHARE_PLACES:  # type: ignore[operator]
+        return None
+    return value
+
+
+def _row(record: dict[str, str], source: str, line: int, problems: list[Problem]) -> RegisterRow:
+    def bad(rule: str, message: str, field: str) -> None:
+        problems.append(Problem(rule, message, source=source, line=line, field=field))
+
+    holder = (record.get("holder_id") or "").strip()
+    class_id = (record.get("class") or "").strip()
+    holder_type = (record.get("type") or "").strip()
+    shares = parse_shares(record.get("shares") or "")
+    if not holder:
+        bad("register-holder", "holder id is empty", "holder_id")
+    if not class_id:
+        bad("register-class", "class is empty", "class")
+    if holder_type not in HOLDER_TYPES:
+        bad("register-type", f"type must be one of {', '.join(HOLDER_TYPES)}", "type")
+    if shares is None:
+        bad("register-shares", f"not a decimal with at most {SHARE_PLACES} places", "shares")
+    elif shares < 0:
+        bad("register-shares", "shares cannot be negative", "shares")
+    name = (record.get("name") or "").strip()
+    return RegisterRow(holder, name, class_id, shares or Decimal(0), holder_type)
+
+
+def load_register(path: str | Path) -> Register:
+    """Read the register CSV (holder_id,name,class,shares,type); report every bad row at once."""
+    source = Path(path).name
+    header, records = read_rows(path)
+    missing = [c for c in REGISTER_COLUMNS if c not in header]
+    if missing:
+        raise InputError.single(
+            "register-columns", f"missing column(s): {', '.join(missing)}", source=source, line=1
+        )
+    problems: list[Problem] = []
+    rows: list[RegisterRow] = []
+    seen: dict[tuple[str, str], int] = {}
+    for line, record in records:
+        row = _row(record, source, line, problems)
+        key = (row.holder_id, row.class_id)
+        if key in seen:
+            problems.append(
+                Problem(
+                    "register-duplicate",
+                    f"holder {row.holder_id!r} class {row.class_id!r} repeats line {seen[key]}",
+                    source=source,
+                    line=line,
+                )
+            )
+        seen[key] = line
+        rows.append(row)
+    if not rows:
+        problems.append(Problem("register-empty", "the register has no positions", source=source))
+    if problems:
+        raise InputError(problems)
+    return Register.from_rows(rows, source)

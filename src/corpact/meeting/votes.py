@@ -1,0 +1,266 @@
+"""Vote instructions: proxies, internet and telephone votes, ballots and nominee reports.
+
+One CSV row is one line of an instruction (a choice on one proposal, or on one nominee of an
+election, optionally with a quantity). Rows that share an `instruction_id` form one
+instruction. Rows that cannot be parsed are kept with an error code: the tabulation puts them
+in the inspector's report instead of dropping them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from corpact.errors import InputError, Problem, check
+from corpact.meeting.csvfile import read_rows
+from corpact.meeting.register import SHARE_PLACES, SHARES_TYPE, parse_shares
+from corpact.timeutil import parse_instant, zone
+
+CHANNELS = ("proxy_card", "internet", "telephone", "in_person", "nominee")
+VOTE_COLUMNS_REQUIRED = ("instruction_id", "executed_at", "voter", "channel", "proposal", "choice")
+VOTE_COLUMNS_OPTIONAL = ("class", "nominee", "shares", "discretionary")
+VOTES_SCHEMA = pa.schema(
+    [
+        ("line_no", pa.int64()),
+        ("instruction_id", pa.string()),
+        ("executed_us", pa.int64()),
+        ("voter", pa.string()),
+        ("class_id", pa.string()),
+        ("channel", pa.string()),
+        ("proposal_id", pa.string()),
+        ("item_id", pa.string()),
+        ("choice", pa.string()),
+        ("shares", SHARES_TYPE),
+        ("discretionary", pa.bool_()),
+        ("header_error", pa.string()),
+        ("line_error", pa.string()),
+    ]
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TRUE = {"true", "yes", "1", "y"}
+_FALSE = {"false", "no", "0", "n", ""}
+
+
+def to_epoch_us(instant: datetime) -> int:
+    check(instant.tzinfo is not None, "instants must carry a zone")
+    delta = instant - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_epoch_us(micros: int) -> datetime:
+    return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class VoteLine:
+    """One mark: a choice on a proposal (or on one nominee), with an optional quantity."""
+
+    proposal_id: str
+    choice: str
+    nominee_id: str | None = None
+    shares: Decimal | None = None
+    discretionary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VoteInstruction:
+    """A proxy, vote or ballot as received: a journal event payload."""
+
+    instruction_id: str
+    executed_at: datetime
+    voter: str
+    channel: str
+    lines: tuple[VoteLine, ...]
+    class_id: str | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "instruction_id": self.instruction_id,
+            "executed_at": self.executed_at.isoformat(),
+            "voter": self.voter,
+            "class": self.class_id,
+            "channel": self.channel,
+            "lines": [
+                {
+                    "proposal": line.proposal_id,
+                    "nominee": line.nominee_id,
+                    "choice": line.choice,
+                    "shares": str(line.shares) if line.shares is not None else None,
+                    "discretionary": line.discretionary,
+                }
+                for line in self.lines
+            ],
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> VoteInstruction:
+        """Inverse of `to_payload`; raises `InputError` naming the bad field."""
+        source = f"instruction {payload.get('instruction_id')!r}"
+        try:
+            executed_at = datetime.fromisoformat(str(payload["executed_at"]))
+            if executed_at.tzinfo is None:
+                raise ValueError("executed_at needs an offset")
+            lines = tuple(_line_from_payload(item) for item in payload["lines"])
+            channel = str(payload["channel"])
+            if channel not in CHANNELS:
+                raise ValueError(f"unknown channel {channel!r}")
+            return cls(
+                instruction_id=str(payload["instruction_id"]),
+                executed_at=executed_at,
+                voter=str(payload["voter"]),
+                channel=channel,
+                lines=lines,
+                class_id=payload.get("class"),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError.single("vote-payload", str(err), source=source) from None
+
+
+def _line_from_payload(item: Mapping[str, Any]) -> VoteLine:
+    shares_text = item.get("shares")
+    shares = parse_shares(str(shares_text)) if shares_text is not None else None
+    if shares_text is not None and shares is None:
+        raise ValueError(f"shares {shares_text!r} is not a decimal with <= {SHARE_PLACES} places")
+    return VoteLine(
+        proposal_id=str(item["proposal"]),
+        choice=str(item["choice"]),
+        nominee_id=item.get("nominee"),
+        shares=shares,
+        discretionary=bool(item.get("discretionary", False)),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class VoteBook:
+    """All instruction lines received, as an Arrow table (see `VOTES_SCHEMA`)."""
+
+    table: pa.Table
+    source: str
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, source: str = "votes") -> VoteBook:
+        return cls(table.select(VOTES_SCHEMA.names).cast(VOTES_SCHEMA), source)
+
+    @classmethod
+    def from_instructions(
+        cls, instructions: Iterable[VoteInstruction], source: str = "instructions"
+    ) -> VoteBook:
+        rows: list[dict[str, Any]] = []
+        for instruction in instructions:
+            for line in instruction.lines:
+                rows.append(
+                    {
+                        "line_no": len(rows) + 1,
+                        "instruction_id": instruction.instruction_id,
+                        "executed_us": to_epoch_us(instruction.executed_at),
+                        "voter": instruction.voter,
+                        "class_id": instruction.class_id or "",
+                        "channel": instruction.channel,
+                        "proposal_id": line.proposal_id,
+                        "item_id": line.nominee_id or "",
+                        "choice": line.choice,
+                        "shares": line.shares,
+                        "discretionary": line.discretionary,
+                        "header_error": None,
+                        "line_error": None,
+                    }
+                )
+        return cls(pa.Table.from_pylist(rows, schema=VOTES_SCHEMA), source)
+
+    def instructions(self) -> list[VoteInstruction]:
+        """The parseable instructions, in first-line order (for journaling)."""
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for row in self.table.to_pylist():
+            if row["header_error"] is None and row["line_error"] is None:
+                grouped.setdefault(row["instruction_id"], []).append(row)
+        return [_instruction_from_rows(rows) for rows in grouped.values()]
+
+    def __len__(self) -> int:
+        count: int = self.table.num_rows
+        return count
+
+
+def _instruction_from_rows(rows: list[dict[str, Any]]) -> VoteInstruction:
+    first = rows[0]
+    return VoteInstruction(
+        instruction_id=first["instruction_id"],
+        executed_at=from_epoch_us(first["executed_us"]),
+        voter=first["voter"],
+        channel=first["channel"],
+        class_id=first["class_id"] or None,
+        lines=tuple(
+            VoteLine(
+                proposal_id=r["proposal_id"],
+                choice=r["choice"],
+                nominee_id=r["item_id"] or None,
+                shares=r["shares"],
+                discretionary=r["discretionary"],
+            )
+            for r in rows
+        ),
+    )
+
+
+def _parse_row(record: dict[str, str], line: int, tz: ZoneInfo) -> dict[str, Any]:
+    def text(name: str) -> str:
+        return (record.get(name) or "").strip()
+
+    header_error: str | None = None
+    executed_us: int | None = None
+    try:
+        executed_us = to_epoch_us(parse_instant(text("executed_at"), tz))
+    except InputError:
+        header_error = "bad_time"
+    if not text("instruction_id") or not text("voter"):
+        header_error = "missing_field"
+    if text("channel") not in CHANNELS:
+        header_error = header_error or "unknown_channel"
+    line_error: str | None = None
+    shares: Decimal | None = None
+    if text("shares"):
+        shares = parse_shares(text("shares"))
+        line_error = "bad_shares" if shares is None else None
+    flag = text("discretionary").lower()
+    if flag not in _TRUE | _FALSE:
+        line_error = line_error or "bad_flag"
+    return {
+        "line_no": line,
+        "instruction_id": text("instruction_id"),
+        "executed_us": executed_us,
+        "voter": text("voter"),
+        "class_id": text("class"),
+        "channel": text("channel"),
+        "proposal_id": text("proposal"),
+        "item_id": text("nominee"),
+        "choice": text("choice").lower(),
+        "shares": shares,
+        "discretionary": flag in _TRUE,
+        "header_error": header_error,
+        "line_error": line_error,
+    }
+
+
+def load_votes(path: str | Path, time_zone: str = "UTC") -> VoteBook:
+    """Read the votes CSV. Times without an offset are read in `time_zone` (the meeting's).
+
+    Only a missing required column stops the load; a bad row is kept with an error code.
+    """
+    source = Path(path).name
+    tz = zone(time_zone, field="time_zone")
+    header, records = read_rows(path)
+    missing = [c for c in VOTE_COLUMNS_REQUIRED if c not in header]
+    unknown = [c for c in header if c not in VOTE_COLUMNS_REQUIRED + VOTE_COLUMNS_OPTIONAL]
+    problems = [
+        Problem("votes-columns", f"missing column {c!r}", source=source, line=1) for c in missing
+    ] + [Problem("votes-columns", f"unknown column {c!r}", source=source, line=1) for c in unknown]
+    if problems:
+        raise InputError(problems)
+    rows = [_parse_row(record, line, tz) for line, record in records]
+    return VoteBook(pa.Table.from_pylist(rows, schema=VOTES_SCHEMA), source)
