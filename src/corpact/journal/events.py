@@ -111,6 +111,23 @@ def _json_problems(value: object, where: str, found: list[Problem]) -> bool:
     return False
 
 
+# The C string encoder that json.dumps(ensure_ascii=False) itself uses, without its overhead.
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
+_SCALARS = (str, int, bool, type(None))
+
+
+def _flat_and_fine(payload: Mapping[str, object]) -> bool:
+    """The common case: ASCII keys, scalar values, small integers, encodable text."""
+    for key, value in payload.items():
+        if type(key) is not str or not key.isascii() or type(value) not in _SCALARS:
+            return False
+        if type(value) is int and abs(value) > MAX_SAFE_INTEGER:
+            return False
+        if type(value) is str and not value.isascii() and not _encodable(value):
+            return False
+    return True
+
+
 def _encodable(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -173,13 +190,16 @@ def encode_event(event: NewEvent, where: str = "event") -> EncodedEvent:
     """Validate and encode one event; raise `InputError` listing every problem."""
     found = _field_problems(event, where)
     payload = dict(event.payload) if isinstance(event.payload, Mapping) else {}
-    slow = _json_problems(payload, f"{where}.payload", found)
+    slow = False
+    if found or not _flat_and_fine(payload):
+        slow = _json_problems(payload, f"{where}.payload", found)
     if found:
         raise InputError(found)
     payload_text = canonical_json(cast(JsonValue, payload), exact_sort=slow)
     parts = {
-        name: json.dumps(getattr(event, name), ensure_ascii=False)
-        for name in ("stream", "kind", "idempotency_key")
+        "stream": _json_string(event.stream),
+        "kind": _json_string(event.kind),
+        "idempotency_key": _json_string(event.idempotency_key),
     }
     recorded_at_text = format_recorded_at(event.recorded_at)
     leaf_text = (

@@ -159,11 +159,17 @@ def _read_key_file(path: Path) -> str:
         ) from None
 
 
+def key_file_stem(name: str) -> str:
+    """Key names are often origins such as `example.com/log`; keep file names flat."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
 def save_keypair(signer: Signer, directory: Path) -> tuple[Path, Path]:
-    """Write `<name>.key` (private, mode 0600) and `<name>.pub`; refuse to overwrite."""
+    """Write `<stem>.key` (private, mode 0600) and `<stem>.pub`; refuse to overwrite."""
     directory.mkdir(parents=True, exist_ok=True)
-    private_path = directory / f"{signer.name}.key"
-    public_path = directory / f"{signer.name}.pub"
+    stem = key_file_stem(signer.name)
+    private_path = directory / f"{stem}.key"
+    public_path = directory / f"{stem}.pub"
     for path in (private_path, public_path):
         if path.exists():
             raise InputError.single("key-exists", "refusing to overwrite a key", source=str(path))

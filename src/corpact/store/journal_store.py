@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, overload
 
-from sqlalchemy import Connection, Engine, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
 from corpact.errors import ConflictError, CorpactError, InputError, InvariantViolation, check
 from corpact.journal.checkpoint import (
@@ -51,6 +51,17 @@ from corpact.store.faults import FaultPlan, NoFaults
 from corpact.store.models import checkpoint_table, entry_table, head_table, node_table
 
 CHUNK_ROWS = 5_000
+ENTRY_COLUMNS = (
+    "idx",
+    "stream",
+    "kind",
+    "idempotency_key",
+    "payload_sha256",
+    "recorded_at",
+    "leaf_data",
+    "leaf_hash",
+)
+NODE_COLUMNS = ("level", "idx", "hash")
 LOOKUP_CHUNK = 500
 RECEIPT_FORMAT = "corpact-receipt/1"
 
@@ -189,42 +200,53 @@ class JournalStore:
     def _stored_keys(
         self, connection: Connection, keys: list[str]
     ) -> dict[str, tuple[bytes, int, bytes]]:
+        columns = "idempotency_key, payload_sha256, idx, leaf_hash FROM journal_entry"
+        batches: list[tuple[str, tuple[object, ...]]]
+        if self.dialect == "postgresql":  # one round trip; = ANY uses the unique index
+            batches = [(f"SELECT {columns} WHERE idempotency_key = ANY(%s)", (keys,))]
+        else:
+            batches = [
+                (
+                    f"SELECT {columns} WHERE idempotency_key IN ({','.join('?' * len(chunk))})",
+                    tuple(chunk),
+                )
+                for chunk in (keys[i : i + LOOKUP_CHUNK] for i in range(0, len(keys), LOOKUP_CHUNK))
+            ]
         found: dict[str, tuple[bytes, int, bytes]] = {}
-        t = entry_table.c
-        for start in range(0, len(keys), LOOKUP_CHUNK):
-            query = select(t.idempotency_key, t.payload_sha256, t.idx, t.leaf_hash).where(
-                t.idempotency_key.in_(keys[start : start + LOOKUP_CHUNK])
-            )
-            for key, fingerprint, index, digest in connection.execute(query):
+        for sql, parameters in batches:
+            for key, fingerprint, index, digest in connection.exec_driver_sql(sql, parameters):
                 found[key] = (bytes(fingerprint), index, bytes(digest))
         return found
 
     def _write(self, connection: Connection, fresh: list[EncodedEvent], size: int) -> CompactRange:
         edge = self._edge_at(connection, size)
-        entries: list[dict[str, Any]] = []
-        nodes: list[dict[str, Any]] = []
+        entries: list[tuple[object, ...]] = []
+        nodes: list[tuple[int, int, bytes]] = []
         for offset, item in enumerate(fresh):
             event = item.event
             entries.append(
-                {
-                    "idx": size + offset,
-                    "stream": event.stream,
-                    "kind": event.kind,
-                    "idempotency_key": event.idempotency_key,
-                    "payload_sha256": item.fingerprint,
-                    "recorded_at": item.recorded_at_text,
-                    "leaf_data": item.leaf_data,
-                    "leaf_hash": item.leaf_hash,
-                }
+                (
+                    size + offset,
+                    event.stream,
+                    event.kind,
+                    event.idempotency_key,
+                    item.fingerprint,
+                    item.recorded_at_text,
+                    item.leaf_data,
+                    item.leaf_hash,
+                )
             )
-            for level, index, digest in edge.append(item.leaf_hash):
-                nodes.append({"level": level, "idx": index, "hash": digest})
+            nodes.extend(edge.append(item.leaf_hash))
         for start in range(0, len(entries), CHUNK_ROWS):
-            connection.execute(insert(entry_table), entries[start : start + CHUNK_ROWS])
+            self._bulk_insert(
+                connection, "journal_entry", ENTRY_COLUMNS, entries[start : start + CHUNK_ROWS]
+            )
             self._faults.reach("entry_chunk_written")
         self._faults.reach("entries_written")
         for start in range(0, len(nodes), CHUNK_ROWS):
-            connection.execute(insert(node_table), nodes[start : start + CHUNK_ROWS])
+            self._bulk_insert(
+                connection, "merkle_node", NODE_COLUMNS, nodes[start : start + CHUNK_ROWS]
+            )
         self._faults.reach("nodes_written")
         if fresh:
             moved = connection.execute(
@@ -235,6 +257,29 @@ class JournalStore:
             check(moved == 1, "journal head moved while the appender lock was held")
         self._faults.reach("head_written")
         return edge
+
+    def _bulk_insert(
+        self,
+        connection: Connection,
+        table: str,
+        columns: tuple[str, ...],
+        rows: Sequence[tuple[object, ...]],
+    ) -> None:
+        """Driver-level bulk insert: COPY on PostgreSQL, executemany on SQLite."""
+        names = ", ".join(columns)
+        raw: Any = connection.connection.driver_connection  # the psycopg / sqlite3 connection
+        check(raw is not None, "bulk insert needs an open driver connection")
+        if self.dialect == "postgresql":
+            with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        placeholders = ", ".join("?" * len(columns))
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
+        finally:
+            cursor.close()
 
     def _after_commit(self, edge: CompactRange, fresh: list[EncodedEvent], size: int) -> None:
         self._edge = edge
@@ -302,9 +347,13 @@ class JournalStore:
             )
             found.update(((0, i), bytes(h)) for i, h in connection.execute(query))
         if inner:
+            # One IN list per level: SQLite does not use the primary key for row-value IN.
             n = node_table.c
-            query = select(n.level, n.idx, n.hash).where(tuple_(n.level, n.idx).in_(inner))
-            for row in connection.execute(query):
+            by_level: dict[int, list[int]] = {}
+            for level, index in inner:
+                by_level.setdefault(level, []).append(index)
+            condition = or_(*(and_(n.level == lv, n.idx.in_(ix)) for lv, ix in by_level.items()))
+            for row in connection.execute(select(n.level, n.idx, n.hash).where(condition)):
                 found[(int(row[0]), int(row[1]))] = bytes(row[2])
         missing = ids - found.keys()
         check(not missing, f"journal storage lacks perfect nodes {sorted(missing)[:5]}")
