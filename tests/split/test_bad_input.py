@@ -184,8 +184,8 @@ def test_bad_register_rows(row: str, rule: str, field: str) -> None:
 
 def test_register_header_problems() -> None:
     with pytest.raises(InputError) as caught:
-        parse_register("holder_id,name,class,shares,holding_form\n", source="reg.csv")
-    assert sorted(p.field or "" for p in caught.value.problems) == ["class", "class_id"]
+        parse_register("holder_id,name,klass,shares,holding_form\n", source="reg.csv")
+    assert sorted(p.field or "" for p in caught.value.problems) == ["class_id", "klass"]
 
 
 def test_negative_position_built_in_memory_is_refused_by_the_engine(tmp_path: Path) -> None:

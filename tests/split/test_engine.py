@@ -150,3 +150,36 @@ def test_n_day_average_price_rounded_down_to_the_cent(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         terms_from(tmp_path, data)
     assert caught.value.problems[0].rule == "price-average-days"
+
+
+INPUTS = Path(__file__).parent / "data" / "inputs"
+
+
+def test_authority_from_a_real_tabulation_and_the_meeting_register(tmp_path: Path) -> None:
+    # level3-2007-meeting-result.json was printed by `corpact meeting tabulate --format json`
+    # on the synthetic Level 3 2007 meeting example; the register is that meeting's register.
+    import shutil
+
+    from corpact.split import load_register
+
+    shutil.copy(INPUTS / "level3-2007-meeting-result.json", tmp_path / "result.json")
+    data = split_dict(
+        resolution__ratio="1-for-20",
+        resolution__decided_on="2008-01-10",
+        resolution__effective_at="2008-01-15T17:00:00",
+    )
+    data["authority"] = {"meeting": {"meeting_result": "result.json", "proposal": "reverse-split"}}
+    data["fractional"]["price"]["close_on"] = "2008-01-14"
+    terms = terms_from(tmp_path, data)
+    assert terms.authority.id == "level3-2007-annual/reverse-split"
+    assert terms.authority.expires_on is None
+    register = load_register(INPUTS / "level3-2007-meeting-register.csv")
+    assert {e.holding_form for e in register.entries} == {HoldingForm.nominee, HoldingForm.drs}
+    assert register.entries[0].line == 4  # two comment lines, then the header
+    (outcome,) = apply_split(terms, register).classes
+    assert outcome.old_outstanding == 1_500_000_000
+    assert outcome.new_outstanding == 75_000_000
+    data["resolution"]["ratio"] = "1-for-25"
+    with pytest.raises(InputError) as caught:
+        terms_from(tmp_path, data)
+    assert caught.value.problems[0].rule == "ratio-not-authorized"

@@ -19,6 +19,9 @@ from corpact.split.model import (
 _CUSIP_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*@#")
 _SURRENDER_STATUSES = frozenset({"unexchanged", "exchanged"})
 MAX_PROBLEMS_REPORTED = 50
+# The meeting register names two columns differently; its `registered` holders are book-entry.
+MEETING_REGISTER_ALIASES = {"class": "class_id", "type": "holding_form"}
+MEETING_HOLDER_TYPES = {"registered": "drs"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,17 +102,24 @@ def load_register(path: Path | str) -> Register:
 
 
 def parse_register(text: str, *, source: str) -> Register:
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
+    """Parse register CSV text; `#` lines are comments. A meeting record-date register
+    (holder_id,name,class,shares,type) is read too: type registered -> drs, nominee -> nominee.
+    """
+    # Comment lines become blank lines so that line numbers stay physical.
+    lines = ["\n" if ln.startswith("#") else ln for ln in text.splitlines(keepends=True)]
+    numbered = enumerate(csv.reader(lines), start=1)
+    header_line, header = next(
+        ((n, r) for n, r in numbered if any(c.strip() for c in r)), (1, None)
+    )
     if header is None:
         raise InputError.single(
             "register-empty", "the register has no header row", source=source, line=1
         )
-    columns = [h.strip() for h in header]
-    _check_header(columns, source)
+    columns = [MEETING_REGISTER_ALIASES.get(h.strip(), h.strip()) for h in header]
+    _check_header(columns, source, header_line)
     entries: list[RegisterEntry] = []
     problems: list[Problem] = []
-    for line_number, row in enumerate(reader, start=2):
+    for line_number, row in numbered:
         if not row or all(not cell.strip() for cell in row):
             continue
         entry = _parse_row(columns, row, line_number, source, problems)
@@ -125,13 +135,13 @@ def parse_register(text: str, *, source: str) -> Register:
     return register
 
 
-def _check_header(columns: list[str], source: str) -> None:
+def _check_header(columns: list[str], source: str, line: int) -> None:
     allowed = set(REGISTER_COLUMNS) | set(REGISTER_OPTIONAL_COLUMNS)
     missing = [c for c in REGISTER_COLUMNS if c not in columns]
     unknown = [c for c in columns if c not in allowed]
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     problems = [
-        Problem("register-header", f"missing column {c!r}", source=source, line=1, field=c)
+        Problem("register-header", f"missing column {c!r}", source=source, line=line, field=c)
         for c in missing
     ]
     problems += [
@@ -139,13 +149,13 @@ def _check_header(columns: list[str], source: str) -> None:
             "register-header",
             f"unknown column {c!r}; allowed: {sorted(allowed)}",
             source=source,
-            line=1,
+            line=line,
             field=c,
         )
         for c in unknown
     ]
     problems += [
-        Problem("register-header", f"column {c!r} appears twice", source=source, line=1, field=c)
+        Problem("register-header", f"column {c!r} appears twice", source=source, line=line, field=c)
         for c in repeated
     ]
     if problems:
@@ -172,7 +182,7 @@ def _parse_row(
         shares = int(shares_text)  # a negative position is reported by register_problems
     else:
         bad("shares", "register-whole-shares", f"{shares_text!r} is not a whole number of shares")
-    form = cells["holding_form"]
+    form = MEETING_HOLDER_TYPES.get(cells["holding_form"], cells["holding_form"])
     if form not in HoldingForm.__members__:
         bad(
             "holding_form",
