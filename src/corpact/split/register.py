@@ -82,13 +82,6 @@ def register_problems(register: Register) -> list[Problem]:
     return problems
 
 
-def validated(register: Register) -> Register:
-    problems = register_problems(register)
-    if problems:
-        raise InputError(problems[:MAX_PROBLEMS_REPORTED])
-    return register
-
-
 def load_register(path: Path | str) -> Register:
     """Read a register CSV (header: holder_id,name,class_id,shares,holding_form[,cusip])."""
     file = Path(path)
