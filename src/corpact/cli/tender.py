@@ -16,10 +16,12 @@ from corpact.cli.common import (
     write_out,
 )
 from corpact.tender.instructions import ledger_from_csv
+from corpact.tender.payments import PaymentRounding, payment_run
+from corpact.tender.payments_render import payments_csv, payments_json_text, print_payments
 from corpact.tender.render import print_table, results_csv, results_json_text
 from corpact.tender.service import final_expiration, run_offer
 from corpact.tender.terms_file import load_terms
-from corpact.timeutil import parse_instant
+from corpact.timeutil import parse_date, parse_instant
 
 app = new_app("Debt tender offers: validate terms and instructions, allocate, publish results.")
 
@@ -76,6 +78,57 @@ def results(
         print_table(run.results, stdout_console())
 
 
+@app.command()
+def payments(
+    offer: OfferPath,
+    instructions: InstructionsPath,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="ISO time; default: expiration (offer's zone if no offset)"),
+    ] = None,
+    settlement_date: Annotated[
+        str | None,
+        typer.Option("--settlement-date", help="what-if: settle every payment on this date"),
+    ] = None,
+    rounding: Annotated[PaymentRounding, typer.Option("--rounding")] = (
+        PaymentRounding.PER_INSTRUCTION
+    ),
+    output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="write the payment file here (csv or json)")
+    ] = None,
+) -> None:
+    """Payments per accepted instruction: consideration, early tender payment, accrued interest."""
+    terms, amendments = load_terms(offer)
+    ledger = ledger_from_csv(terms, amendments, instructions)
+    moment = (
+        parse_instant(as_of, terms.time_zone, field="--as-of")
+        if as_of is not None
+        else final_expiration(terms, amendments)
+    )
+    override = (
+        None if settlement_date is None else parse_date(settlement_date, field="--settlement-date")
+    )
+    run = run_offer(terms, amendments, ledger, moment)
+    payment = payment_run(run.allocation, rounding, override)
+    if output_format is OutputFormat.json:
+        text = payments_json_text(payment)
+    elif output_format is OutputFormat.csv:
+        text = payments_csv(payment)
+    else:
+        settles = sorted({t.settlement_date.isoformat() for t in payment.totals})
+        title = (
+            f"{terms.issuer}: payments as of {moment.astimezone(terms.time_zone):%Y-%m-%d %H:%M %Z}"
+        )
+        print_payments(payment, stdout_console(), f"{title}, settlement {', '.join(settles)}")
+        return
+    if output is None:
+        write_out(text)
+    else:
+        output.write_text(text)
+        typer.echo(f"wrote {len(payment.lines)} payment(s) to {output}")
+
+
 def demo_steps() -> list[DemoStep]:
     folder = examples_root() / "level3-2004"
     offer, early = str(folder / "offer.toml"), str(folder / "instructions-early.csv")
@@ -93,5 +146,23 @@ def demo_steps() -> list[DemoStep]:
             "The same tenders after the 2004-11-17 supplement raised the Tender Cap to "
             "$1.105 billion",
             ["tender", "results", offer, early, "--as-of", "2004-11-17T12:00"],
+        ),
+        DemoStep(
+            "Payments for the early tenders if they had settled on the originally scheduled "
+            "date (2004-11-30, assumed)",
+            [
+                "tender",
+                "payments",
+                offer,
+                early,
+                "--as-of",
+                "2004-11-17T12:00",
+                "--settlement-date",
+                "2004-11-30",
+            ],
+        ),
+        DemoStep(
+            "Payments at the actual settlement, 2004-12-02, after late tenders and the extension",
+            ["tender", "payments", offer, str(folder / "instructions.csv")],
         ),
     ]

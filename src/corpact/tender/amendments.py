@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from corpact.errors import check
 from corpact.money import FxRate
+from corpact.tender.pricing import price_all
 from corpact.tender.terms import Cap, Deadlines, OfferTerms, Series
 
 
@@ -41,6 +42,8 @@ class Amendment:
     terminate_series: tuple[str, ...] = ()
     final_settlement_date: date | None = None
     early_settlement_date: date | None = None
+    # Pricing determined: reference yields (fractions) for fixed-spread series.
+    reference_yields: Mapping[str, Decimal] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check(self.effective_at.tzinfo is not None, "amendment needs an aware effective time")
@@ -70,7 +73,7 @@ def apply_amendment(terms: OfferTerms, amendment: Amendment) -> OfferTerms:
         settlement = replace(settlement, final_settlement_date=amendment.final_settlement_date)
     if amendment.early_settlement_date is not None:
         settlement = replace(settlement, early_settlement_date=amendment.early_settlement_date)
-    return replace(
+    amended = replace(
         terms,
         deadlines=deadlines,
         settlement=settlement,
@@ -81,6 +84,8 @@ def apply_amendment(terms: OfferTerms, amendment: Amendment) -> OfferTerms:
         terminated_series=terms.terminated_series | frozenset(amendment.terminate_series),
         version=terms.version + 1,
     )
+    # New reference yields or a moved settlement date change fixed-spread prices.
+    return price_all(amended)
 
 
 def _amended_deadlines(deadlines: Deadlines, amendment: Amendment) -> Deadlines:
@@ -105,6 +110,9 @@ def _amended_series(series: Series, amendment: Amendment) -> Series:
                 series.sub_cap, amount=amendment.sub_cap_amounts[series.series_id]
             )
             result = replace(result, sub_cap=new_cap)
+    reference_yield = amendment.reference_yields.get(series.series_id)
+    if reference_yield is not None and series.pricing is not None:
+        result = replace(result, pricing=replace(series.pricing, reference_yield=reference_yield))
     change = amendment.considerations.get(series.series_id)
     if change is not None:
         if change.tender_offer_consideration is not None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from corpact.bondmath.accretion import accreted_value_per_1000
 from corpact.errors import check
-from corpact.tender.terms import Cap, CapBasis, OfferTerms, Round, Series
+from corpact.tender.terms import AmountBasis, Cap, CapBasis, OfferTerms, Round, Series
 
 
 class NodeKind:
@@ -43,6 +44,10 @@ def nodes_for(terms: OfferTerms, series: Series) -> list[CapNode]:
 def weight(terms: OfferTerms, series: Series, round_: Round, node: CapNode) -> Fraction:
     """How much of `node` one unit of principal of `series` uses in `round_`."""
     fx = Fraction(terms.fx_to(series.currency, node.cap.currency))
+    if series.amount_basis is AmountBasis.ACCRETED_VALUE and series.note is not None:
+        # A discount note's cap measure is its accreted value at settlement (spec §13).
+        settles = terms.settlement.early_settlement_date or terms.settlement.final_settlement_date
+        fx *= Fraction(accreted_value_per_1000(series.note, settles)) / 1000
     if node.cap.basis is CapBasis.PRINCIPAL:
         return fx
     return Fraction(series.price_per_1000(round_)) / 1000 * fx

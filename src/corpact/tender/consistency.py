@@ -209,6 +209,14 @@ def _amendment_rules(terms: OfferTerms, amendments: Sequence[Amendment], emit: E
         for pid in a.pool_cap_amounts:
             if pid not in pools:
                 emit("amendment-pool-exists", f"unknown pool {pid!r}", f"{where}.pool_cap_amounts")
+        for sid in a.reference_yields:
+            series = by_id.get(sid)
+            if series is None or series.pricing is None:
+                emit(
+                    "amendment-pricing-exists",
+                    f"series {sid!r} is not priced at a fixed spread",
+                    f"{where}.reference_yields",
+                )
         for sid in a.terminate_series:
             if sid not in by_id:
                 emit(

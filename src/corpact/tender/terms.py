@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from corpact.bondmath import NoteTerms, PriceTo, PricingConvention
 from corpact.errors import check
 from corpact.money import FxRate, Rounding
 
@@ -110,18 +111,24 @@ class Condition:
     series_ids: tuple[str, ...] = ()  # empty: the whole offer
 
 
-@dataclass(frozen=True, slots=True)
-class NoteTermsRef:
-    """Bond terms needed for accrued interest; interpreted by `corpact.bondmath`."""
+class AmountBasis(StrEnum):
+    """Which measure of a discount note a cap or a price uses (spec §13)."""
 
-    coupon_rate: Decimal
-    maturity: date
-    frequency: int
-    day_count: str
-    first_coupon_date: date | None = None
-    issue_date: date | None = None
-    cash_interest_from: date | None = None
-    assumed: tuple[str, ...] = ()  # which of these terms are assumptions, not confirmed
+    PAM = "principal_amount_at_maturity"
+    ACCRETED_VALUE = "accreted_value"
+
+
+@dataclass(frozen=True, slots=True)
+class FixedSpreadPricing:
+    """Total Consideration from a reference yield plus a fixed spread (spec §5)."""
+
+    spread_bps: Decimal
+    reference_security: str
+    convention: PricingConvention = PricingConvention.US_SEMI_30_360
+    price_to: PriceTo = PriceTo.WORST
+    reference_yield: Decimal | None = None  # a fraction: 0.04996; None until pricing time
+    reference_page: str = ""
+    pricing_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +146,10 @@ class Series:
     sub_cap: Cap | None = None  # the series' "Maximum Offer Amount"
     cusip: str | None = None
     isin: str | None = None
-    note: NoteTermsRef | None = None
+    note: NoteTerms | None = None  # coupon, dates, day count: for accrued interest and pricing
+    assumed_terms: tuple[str, ...] = ()  # which note terms are assumptions, not confirmed
+    pricing: FixedSpreadPricing | None = None
+    amount_basis: AmountBasis = AmountBasis.PAM
 
     @property
     def total_consideration(self) -> Decimal:

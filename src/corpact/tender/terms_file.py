@@ -8,6 +8,7 @@ floats, so no digit is lost on the way in. Times without an offset are read in t
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,21 +18,25 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
+from corpact.bondmath import NoteTerms, PriceTo, PricingConvention, parse_day_count
+from corpact.bondmath.accretion import accretion_from_issue_price, accretion_from_table
+from corpact.bondmath.terms import AccretionSchedule
 from corpact.errors import InputError, Problem
 from corpact.money import FxRate, Rounding
 from corpact.money.money import validate_currency
 from corpact.tender.amendments import Amendment, ConsiderationChange
 from corpact.tender.terms import (
+    AmountBasis,
     Cap,
     CapacityRunsOut,
     CapBasis,
     Condition,
     DeadlineComparison,
     Deadlines,
+    FixedSpreadPricing,
     LateWithdrawal,
     Leftover,
     MinDenominationPolicy,
-    NoteTermsRef,
     OfferTerms,
     OutstandingBasis,
     Pool,
@@ -125,19 +130,44 @@ class ConditionModel(Model):
     series: list[str] = Field(default_factory=list, description="empty: the whole offer")
 
 
+class AccretionModel(Model):
+    """Discount notes: an indenture table, or issue price and yield to generate one."""
+
+    issue_price_per_1000: ExactDecimal | None = None
+    accretion_yield: ExactDecimal | None = None
+    accrues_from: date | None = None
+    full_accretion_date: date | None = None
+    table: list[tuple[date, ExactDecimal]] = Field(default_factory=list)
+    cash_interest_start: date | None = None
+
+
 class NoteModel(Model):
     coupon_rate: ExactDecimal = Field(description="annual coupon as a fraction: 0.09125")
     maturity: date
-    frequency: Literal[1, 2, 4] = 2
+    frequency: Literal[1, 2, 4, 12] = 2
     day_count: str = "30/360"
-    first_coupon_date: date | None = None
     issue_date: date | None = None
-    cash_interest_from: date | None = Field(
-        default=None, description="discount notes: cash interest accrues from this date"
-    )
+    first_coupon_date: date | None = None
+    penultimate_coupon_date: date | None = None
+    par_call_date: date | None = None
+    call_price: ExactDecimal = Field(default=Decimal(1000), description="per 1,000 principal")
+    accretion: AccretionModel | None = None
     assumed: list[str] = Field(
         default_factory=list, description="names of the terms above that are assumptions"
     )
+
+
+class PricingModel(Model):
+    kind: Literal["fixed_spread"] = "fixed_spread"
+    reference_security: str
+    reference_page: str = ""
+    spread_bps: ExactDecimal
+    reference_yield: ExactDecimal | None = Field(
+        default=None, description='percent, e.g. "4.996"; absent until the pricing time'
+    )
+    convention: Literal["US_SEMI_30_360", "EUR_ANNUAL_ACT_ACT_ICMA"] = "US_SEMI_30_360"
+    price_to: Literal["worst", "maturity", "call"] = "worst"
+    pricing_at: LocalTime | None = None
 
 
 class SeriesModel(Model):
@@ -146,8 +176,14 @@ class SeriesModel(Model):
     currency: str = Field(min_length=3, max_length=3)
     outstanding: ExactDecimal
     outstanding_basis: Literal["principal", "principal_amount_at_maturity"] = "principal"
+    amount_basis: Literal["principal_amount_at_maturity", "accreted_value"] = Field(
+        default="principal_amount_at_maturity",
+        description="discount notes: the measure caps and prices use",
+    )
     priority_level: int = Field(ge=1)
-    tender_offer_consideration: ExactDecimal = Field(description="per 1,000 principal")
+    tender_offer_consideration: ExactDecimal | None = Field(
+        default=None, description="per 1,000 principal; computed when `pricing` is given"
+    )
     early_tender_payment: ExactDecimal = Field(default=Decimal(0), description="per 1,000")
     minimum_denomination: ExactDecimal = Decimal(1000)
     increment: ExactDecimal = Decimal(1000)
@@ -155,6 +191,7 @@ class SeriesModel(Model):
     cusip: str | None = None
     isin: str | None = None
     note: NoteModel | None = None
+    pricing: PricingModel | None = None
 
 
 class DeadlinesModel(Model):
@@ -194,6 +231,9 @@ class AmendmentModel(Model):
     terminate_series: list[str] = Field(default_factory=list)
     final_settlement_date: date | None = None
     early_settlement_date: date | None = None
+    reference_yields: dict[str, ExactDecimal] = Field(
+        default_factory=dict, description="pricing determined: percent per fixed-spread series"
+    )
 
 
 class OfferTermsModel(Model):
@@ -278,6 +318,7 @@ def terms_from_model(
     model: OfferTermsModel, source: str
 ) -> tuple[OfferTerms, tuple[Amendment, ...]]:
     from corpact.tender.consistency import consistency_problems
+    from corpact.tender.pricing import price_all
 
     tz = zone(model.time_zone, field="time_zone", source=source)
     terms = OfferTerms(
@@ -313,7 +354,7 @@ def terms_from_model(
     problems = consistency_problems(terms, amendments, source)
     if problems:
         raise InputError(problems)
-    return terms, amendments
+    return price_all(terms), amendments
 
 
 def _instant(text: str | None, tz: ZoneInfo, field: str, source: str) -> datetime | None:
@@ -351,22 +392,19 @@ def _required_cap(model: CapModel, field: str, source: str) -> Cap:
 
 
 def _series(model: SeriesModel, offer: OfferTermsModel, source: str) -> Series:
-    currency = validate_currency(model.currency, field=f"series.{model.id}.currency", source=source)
+    where = f"series.{model.id}"
+    currency = validate_currency(model.currency, field=f"{where}.currency", source=source)
     sub_cap = None
     if model.sub_cap is not None:
         sub_cap = Cap(CapBasis(model.sub_cap.basis), model.sub_cap.amount, currency)
-    note = None
-    if model.note is not None:
-        n = model.note
-        note = NoteTermsRef(
-            coupon_rate=n.coupon_rate,
-            maturity=n.maturity,
-            frequency=n.frequency,
-            day_count=n.day_count,
-            first_coupon_date=n.first_coupon_date,
-            issue_date=n.issue_date,
-            cash_interest_from=n.cash_interest_from,
-            assumed=tuple(n.assumed),
+    tz = zone(offer.time_zone, field="time_zone", source=source)
+    pricing = _pricing(model.pricing, tz, f"{where}.pricing", source)
+    if model.tender_offer_consideration is None and pricing is None:
+        raise InputError.single(
+            "consideration-present",
+            "give tender_offer_consideration, or a pricing block to compute it",
+            source=source,
+            field=f"{where}.tender_offer_consideration",
         )
     return Series(
         series_id=model.id,
@@ -374,7 +412,7 @@ def _series(model: SeriesModel, offer: OfferTermsModel, source: str) -> Series:
         currency=currency,
         outstanding=model.outstanding,
         priority_level=model.priority_level,
-        tender_offer_consideration=model.tender_offer_consideration,
+        tender_offer_consideration=model.tender_offer_consideration or Decimal(0),
         early_tender_payment=model.early_tender_payment,
         minimum_denomination=model.minimum_denomination,
         increment=model.increment,
@@ -382,7 +420,70 @@ def _series(model: SeriesModel, offer: OfferTermsModel, source: str) -> Series:
         sub_cap=sub_cap,
         cusip=model.cusip,
         isin=model.isin,
-        note=note,
+        note=None if model.note is None else _note(model.note, f"{where}.note", source),
+        assumed_terms=() if model.note is None else tuple(model.note.assumed),
+        pricing=pricing,
+        amount_basis=AmountBasis(model.amount_basis),
+    )
+
+
+def _note(model: NoteModel, field: str, source: str) -> NoteTerms:
+    day_count = parse_day_count(model.day_count, field=f"{field}.day_count", source=source)
+    try:
+        accretion = None
+        if model.accretion is not None:
+            accretion = _accretion(model.accretion, f"{field}.accretion", source)
+        return NoteTerms(
+            coupon_rate=model.coupon_rate,
+            maturity=model.maturity,
+            frequency=model.frequency,
+            day_count=day_count,
+            issue_date=model.issue_date,
+            first_coupon_date=model.first_coupon_date,
+            penultimate_coupon_date=model.penultimate_coupon_date,
+            par_call_date=model.par_call_date,
+            call_price=model.call_price,
+            accretion=accretion,
+        )
+    except InputError as err:
+        raise InputError(
+            replace(p, source=source, field=f"{field}.{p.field}" if p.field else field)
+            for p in err.problems
+        ) from None
+
+
+def _accretion(model: AccretionModel, field: str, source: str) -> AccretionSchedule:
+    if model.table:
+        return accretion_from_table(list(model.table), model.cash_interest_start)
+    price, rate = model.issue_price_per_1000, model.accretion_yield
+    start, full = model.accrues_from, model.full_accretion_date
+    if price is None or rate is None or start is None or full is None:
+        raise InputError.single(
+            "accretion-complete",
+            "give a table, or issue_price_per_1000, accretion_yield, accrues_from and "
+            "full_accretion_date",
+            source=source,
+            field=field,
+        )
+    return accretion_from_issue_price(
+        start, price, rate, full, cash_interest_start=model.cash_interest_start
+    )
+
+
+def _pricing(
+    model: PricingModel | None, tz: ZoneInfo, field: str, source: str
+) -> FixedSpreadPricing | None:
+    if model is None:
+        return None
+    reference = None if model.reference_yield is None else model.reference_yield / 100
+    return FixedSpreadPricing(
+        spread_bps=model.spread_bps,
+        reference_security=model.reference_security,
+        convention=PricingConvention(model.convention),
+        price_to=PriceTo(model.price_to),
+        reference_yield=reference,
+        reference_page=model.reference_page,
+        pricing_at=_instant(model.pricing_at, tz, f"{field}.pricing_at", source),
     )
 
 
@@ -443,4 +544,5 @@ def _amendment(model: AmendmentModel, tz: ZoneInfo, field: str, source: str) -> 
         terminate_series=tuple(model.terminate_series),
         final_settlement_date=model.final_settlement_date,
         early_settlement_date=model.early_settlement_date,
+        reference_yields={sid: y / 100 for sid, y in model.reference_yields.items()},
     )
