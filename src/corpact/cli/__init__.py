@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import tempfile
 from pathlib import Path
 
 import typer
@@ -36,45 +37,53 @@ DEMO_SECTIONS = {
 }
 
 
-def _relative_to_examples(argv: list[str]) -> list[str]:
-    """Example paths as a user sees them after `corpact examples --copy-to examples`."""
-    root = str(examples_root())
-    return [a.replace(root + os.sep, "") if a.startswith(root + os.sep) else a for a in argv]
-
-
 @app.command()
 def demo(
     section: str = typer.Argument("all", help="all, or one of: " + ", ".join(DEMO_SECTIONS)),
+    keep: Path | None = typer.Option(None, "--keep", help="run in this folder and keep its files"),
 ) -> None:
     """Run the reference cases from the example files shipped in the package.
 
-    Each step prints the command it runs; `corpact examples --copy-to DIR` copies the files so
-    the same commands work from DIR.
+    The example files are copied to a scratch folder and each step prints the command it runs
+    there, so `corpact examples --copy-to DIR` and the same commands reproduce it from DIR.
     """
     if section != "all" and section not in DEMO_SECTIONS:
         raise typer.BadParameter(f"unknown section {section!r}", param_hint="SECTION")
     names = list(DEMO_SECTIONS) if section == "all" else [section]
-    for name in names:
-        for step in DEMO_SECTIONS[name]():
-            _run_step(step)
+    with tempfile.TemporaryDirectory(prefix="corpact-demo-") as scratch:
+        folder = keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(examples_root(), folder, dirs_exist_ok=True)
+        previous = Path.cwd()
+        os.chdir(folder)
+        try:
+            for name in names:
+                for step in DEMO_SECTIONS[name]():
+                    _run_step(step)
+        finally:
+            os.chdir(previous)
+
+
+def _relative_to_examples(argv: list[str]) -> list[str]:
+    """Example paths as a user sees them after `corpact examples --copy-to DIR`."""
+    root = str(examples_root())
+    return [a.replace(root + os.sep, "") if a.startswith(root + os.sep) else a for a in argv]
 
 
 def _run_step(step: DemoStep) -> None:
     command = typer.main.get_command(app)
     argv = _relative_to_examples(step.argv)
-    typer.echo()
-    typer.secho(f"== {step.title}", bold=True)
+    if step.title:
+        typer.echo()
+        typer.secho(f"== {step.title}", bold=True)
     typer.echo("$ corpact " + shlex.join(argv))
-    # Run inside the examples folder so that the output names files as the user sees them.
-    previous = Path.cwd()
-    os.chdir(examples_root())
     try:
-        command.main(args=argv, prog_name="corpact", standalone_mode=False)
+        status = command.main(args=argv, prog_name="corpact", standalone_mode=False)
     except typer.Exit as stop:
-        if stop.exit_code:
-            raise
-    finally:
-        os.chdir(previous)
+        status = stop.exit_code
+    # A failing step fails the whole demo: `make demo` must not look green when it is not.
+    if isinstance(status, int) and status != 0:
+        raise typer.Exit(status)
 
 
 @app.command()

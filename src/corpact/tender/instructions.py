@@ -112,6 +112,26 @@ class InstructionLedger:
     duplicates: list[str] = field(default_factory=list)
     principal_by_series: dict[str, Decimal] = field(default_factory=dict)
 
+    def copy(self) -> InstructionLedger:
+        """An independent ledger with the same contents (records are immutable)."""
+        return InstructionLedger(
+            self.base_terms,
+            self.amendments,
+            self.source,
+            dict(self.tenders),
+            dict(self.withdrawals),
+            dict(self.withdrawn_by),
+            list(self.duplicates),
+            dict(self.principal_by_series),
+        )
+
+    def is_resubmission(self, instruction: Instruction) -> bool:
+        """Already received with the same payload (a retry, not a new instruction)."""
+        existing = self.tenders.get(instruction.instruction_id) or self.withdrawals.get(
+            instruction.instruction_id
+        )
+        return existing is not None and _same_instant_payload(existing, instruction)
+
     def offer(self, instruction: Instruction) -> list[Problem]:
         existing = self.tenders.get(instruction.instruction_id) or self.withdrawals.get(
             instruction.instruction_id

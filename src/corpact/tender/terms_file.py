@@ -349,7 +349,8 @@ def terms_from_model(
         source_notes=tuple(model.notes),
     )
     amendments = tuple(
-        _amendment(a, tz, f"amendments[{i}]", source) for i, a in enumerate(model.amendments)
+        amendment_from_model(a, tz, f"amendments[{i}]", source)
+        for i, a in enumerate(model.amendments)
     )
     problems = consistency_problems(terms, amendments, source)
     if problems:
@@ -517,7 +518,7 @@ def _fx(model: FxModel, tz: ZoneInfo, field: str, source: str) -> FxRate:
     return FxRate(base, quote, model.rate, source=model.source, fixed_at=fixed_at)
 
 
-def _amendment(model: AmendmentModel, tz: ZoneInfo, field: str, source: str) -> Amendment:
+def amendment_from_model(model: AmendmentModel, tz: ZoneInfo, field: str, source: str) -> Amendment:
     effective = _instant(model.effective_at, tz, f"{field}.effective_at", source)
     if effective is None:  # pragma: no cover - required by the model
         raise InputError.single("required", "effective_at is required", source=source, field=field)

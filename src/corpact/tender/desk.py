@@ -1,0 +1,305 @@
+"""The offer desk: operates live offers on the journal (the application layer).
+
+Every command becomes one journal append whose guard runs the lifecycle rules inside the
+store's transaction, so a refused command writes nothing and an accepted one writes its event,
+leaf and tree nodes together. State is never stored apart from the journal; it is the fold of
+the offer's events, cached in memory and rebuilt whenever the journal moved underneath.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from corpact.errors import InputError, LifecycleError, Problem
+from corpact.journal.events import JsonValue, NewEvent, Receipt, StoredEvent
+from corpact.store import JournalStore
+from corpact.tender.instructions import Instruction, Tender, parse_instructions_csv_lenient
+from corpact.tender.lifecycle import Kind, OfferState, fold, stream_of
+from corpact.tender.payments import PaymentRun, payment_run
+from corpact.tender.render import results_json
+from corpact.tender.service import OfferRun, run_offer
+from corpact.tender.terms_file import (
+    AmendmentModel,
+    OfferTermsModel,
+    problems_from_validation,
+    read_document,
+    terms_from_model,
+)
+from corpact.timeutil import fixed_offset, parse_instant
+
+IMPORT_CHUNK = 10_000
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    created: int
+    already_recorded: int
+    receipts: tuple[Receipt, ...]
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+class OfferDesk:
+    def __init__(self, store: JournalStore) -> None:
+        self.store = store
+        # offer id -> (events folded, idempotency key of the last one, state)
+        self._cache: dict[str, tuple[int, str, OfferState]] = {}
+
+    # -- state ------------------------------------------------------------------------------
+
+    def state(self, offer_id: str) -> OfferState:
+        events = self.store.events(stream_of(offer_id))
+        if not events:
+            raise LifecycleError(f"no offer {offer_id!r} in this journal")
+        return self._state_for(offer_id, events)
+
+    def _state_for(self, offer_id: str, prior: Sequence[StoredEvent]) -> OfferState:
+        cached = self._cache.get(offer_id)
+        last_key = prior[-1].idempotency_key if prior else ""
+        if cached is not None and cached[0] == len(prior) and cached[1] == last_key:
+            return cached[2]
+        state = fold(offer_id, prior)
+        self._cache[offer_id] = (len(prior), last_key, state)
+        return state
+
+    def _guard(self, offer_id: str) -> Callable[[Sequence[StoredEvent], Sequence[NewEvent]], None]:
+        stream = stream_of(offer_id)
+
+        def guard(prior: Sequence[StoredEvent], new: Sequence[NewEvent]) -> None:
+            mine = [e for e in prior if e.stream == stream]
+            state = self._state_for(offer_id, mine)
+            # The cached state is mutated below; forget it until the batch is fully valid.
+            self._cache.pop(offer_id, None)
+            problems: list[Problem] = []
+            for event in new:
+                problems.extend(state.apply(event.kind, event.payload, event.recorded_at))
+            if problems:
+                raise _refusal(problems)
+            self._cache[offer_id] = (len(mine) + len(new), new[-1].idempotency_key, state)
+
+        return guard
+
+    def _append(self, offer_id: str, events: Sequence[NewEvent]) -> list[Receipt]:
+        return self.store.append(events, self._guard(offer_id))
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def launch(self, terms_path: Path, at: datetime | None = None) -> tuple[Receipt, int]:
+        """Create an offer from a terms file; returns the receipt and the number of amendments
+        in the file that were left for `amend` (they are events of their own)."""
+        model = _validated(OfferTermsModel, read_document(terms_path), terms_path)
+        scheduled = len(model.amendments)
+        base = model.model_copy(update={"amendments": []})
+        payload: dict[str, JsonValue] = {"terms": base.model_dump(mode="json", exclude_none=True)}
+        terms, _ = terms_from_model(base, str(terms_path))
+        moment = at or terms.deadlines.launch_at
+        event = NewEvent(
+            stream_of(terms.offer_id), Kind.LAUNCHED, payload, f"{terms.offer_id}:launch", moment
+        )
+        return self._append(terms.offer_id, [event])[0], scheduled
+
+    def submit(self, offer_id: str, instructions: Sequence[Instruction]) -> list[Receipt]:
+        """Tenders and withdrawals, one transaction; a retry of the same ids is harmless."""
+        events = [_instruction_event(offer_id, i) for i in instructions]
+        return self._append(offer_id, events)
+
+    def import_csv(
+        self,
+        offer_id: str,
+        path: Path,
+        progress: Callable[[int], None] | None = None,
+        chunk: int = IMPORT_CHUNK,
+        received_before: datetime | None = None,
+    ) -> ImportSummary:
+        """Bulk import in chunks of one transaction each. Every line is checked before the
+        first chunk is written; a crash mid-file leaves whole chunks, and re-running the same
+        import skips what is already recorded (idempotency keys)."""
+        state = self.state(offer_id)
+        if state.base_terms is None:  # pragma: no cover - state() guarantees a launch
+            raise LifecycleError("offer not launched")
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as err:
+            raise InputError.single(
+                "file-readable", f"cannot read file: {err.strerror}", source=str(path)
+            ) from None
+        instructions, problems = parse_instructions_csv_lenient(text, state.base_terms, str(path))
+        if received_before is not None:  # what had arrived by then, e.g. to replay history
+            instructions = [i for i in instructions if i.received_at < received_before]
+        ordered = sorted(instructions, key=lambda i: (i.received_at, i.line or 0))
+        # Check every line against the offer as it stands before the first chunk is written,
+        # so that a bad line 900,000 does not leave 890,000 lines imported.
+        trial = state.copy()
+        if trial.ledger is not None:
+            trial.ledger.source = str(path)
+        for instruction in ordered:
+            problems.extend(trial.offer_instruction(instruction))
+        if problems:
+            raise InputError(sorted(problems, key=lambda p: (p.line or 0, p.rule)))
+        receipts: list[Receipt] = []
+        for start in range(0, len(ordered), chunk):
+            part = ordered[start : start + chunk]
+            try:
+                receipts += self.submit(offer_id, part)
+            except InputError as err:
+                raise InputError(_with_source(err.problems, part, str(path))) from None
+            if progress is not None:
+                progress(len(part))
+        created = sum(1 for r in receipts if r.status == "created")
+        return ImportSummary(created, len(receipts) - created, tuple(receipts))
+
+    def amend(self, offer_id: str, amendment_path: Path, at: datetime | None = None) -> Receipt:
+        """Record a change of terms (a supplement, an extension, a cap increase, pricing)."""
+        model = _validated(AmendmentModel, read_document(amendment_path), amendment_path)
+        return self.record_amendment(offer_id, model, at)
+
+    def record_amendment(
+        self, offer_id: str, model: AmendmentModel, at: datetime | None = None
+    ) -> Receipt:
+        state = self.state(offer_id)
+        if state.base_terms is None:  # pragma: no cover - state() guarantees a launch
+            raise LifecycleError("offer not launched")
+        effective = parse_instant(
+            model.effective_at, state.base_terms.time_zone, field="effective_at"
+        )
+        payload: dict[str, JsonValue] = model.model_dump(mode="json", exclude_none=True)
+        only_pricing = set(model.model_fields_set) <= {
+            "id",
+            "effective_at",
+            "description",
+            "reference_yields",
+        }
+        kind = Kind.PRICED if model.reference_yields and only_pricing else Kind.AMENDED
+        key = f"{offer_id}:amendment:{model.id}"
+        return self._append(
+            offer_id, [NewEvent(stream_of(offer_id), kind, payload, key, at or effective)]
+        )[0]
+
+    def decide_condition(
+        self, offer_id: str, condition: str, status: str, at: datetime, evidence: str = ""
+    ) -> Receipt:
+        payload: dict[str, JsonValue] = {
+            "condition": condition,
+            "status": status,
+            "evidence": evidence,
+        }
+        key = f"{offer_id}:condition:{condition}:{status}"
+        return self._append(
+            offer_id, [NewEvent(stream_of(offer_id), Kind.CONDITION, payload, key, at)]
+        )[0]
+
+    def terminate(
+        self, offer_id: str, at: datetime, reason: str, series: Sequence[str] = ()
+    ) -> Receipt:
+        payload: dict[str, JsonValue] = {"series": list(series), "reason": reason}
+        key = f"{offer_id}:terminate:{','.join(series) or 'offer'}"
+        return self._append(
+            offer_id, [NewEvent(stream_of(offer_id), Kind.TERMINATED, payload, key, at)]
+        )[0]
+
+    def accept(self, offer_id: str, at: datetime) -> tuple[Receipt, OfferRun]:
+        """Accept for purchase as of `at`: the allocation is recorded with a digest of its
+        results, so anyone can recompute it from the journal and compare."""
+        run = self.results(offer_id, at)
+        accepted = {
+            s.series_id: str(run.allocation.accepted_principal(s.series_id))
+            for s in run.terms.series
+        }
+        payload: dict[str, JsonValue] = {
+            "as_of": at.isoformat(),
+            "terms_version": run.terms.version,
+            "accepted": dict(accepted),
+            "results_sha256": _digest(results_json(run.results)),
+        }
+        event = NewEvent(stream_of(offer_id), Kind.ACCEPTED, payload, f"{offer_id}:accept", at)
+        return self._append(offer_id, [event])[0], run
+
+    def settle(self, offer_id: str, at: datetime) -> tuple[Receipt, PaymentRun]:
+        state = self.state(offer_id)
+        if state.accepted is None:
+            raise LifecycleError(
+                "settlement needs an accepted offer: run `corpact offer accept` first"
+            )
+        run = self.results(offer_id, state.accepted.at)
+        payments = payment_run(run.allocation)
+        dates: list[JsonValue] = [
+            d for d in sorted({t.settlement_date.isoformat() for t in payments.totals})
+        ]
+        payload: dict[str, JsonValue] = {
+            "settlement_dates": dates,
+            "payments": len(payments.lines),
+            "cash_by_currency": {k: str(v) for k, v in payments.cash_by_currency().items()},
+            "payments_sha256": _digest([_line_json(line) for line in payments.lines]),
+        }
+        event = NewEvent(stream_of(offer_id), Kind.SETTLED, payload, f"{offer_id}:settle", at)
+        return self._append(offer_id, [event])[0], payments
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def results(self, offer_id: str, as_of: datetime) -> OfferRun:
+        state = self.state(offer_id)
+        if state.base_terms is None or state.ledger is None:  # pragma: no cover
+            raise LifecycleError("offer not launched")
+        return run_offer(state.base_terms, state.amendments, state.ledger, as_of)
+
+
+def _line_json(line: Any) -> dict[str, str]:
+    return {
+        "instruction_id": line.instruction_id,
+        "settlement_date": line.settlement_date.isoformat(),
+        "principal_accepted": str(line.principal_accepted),
+        "total_cash": str(line.total_cash),
+    }
+
+
+def _instruction_event(offer_id: str, instruction: Instruction) -> NewEvent:
+    kind = Kind.INSTRUCTION if isinstance(instruction, Tender) else Kind.WITHDRAWAL
+    payload: dict[str, JsonValue] = dict(instruction.payload())
+    return NewEvent(
+        stream_of(offer_id),
+        kind,
+        payload,
+        f"{offer_id}:instruction:{instruction.instruction_id}",
+        fixed_offset(instruction.received_at),
+    )
+
+
+def _refusal(problems: Iterable[Problem]) -> InputError | LifecycleError:
+    items = list(problems)
+    if all(
+        p.rule
+        in {
+            "offer-open",
+            "time-order",
+            "conditions-met",
+            "settle-after-acceptance",
+            "accept-after-expiration",
+        }
+        for p in items
+    ):
+        return LifecycleError("; ".join(str(p) for p in items))
+    return InputError(items)
+
+
+def _validated(model: type[M], document: dict[str, Any], path: Path) -> M:
+    try:
+        return model.model_validate(document)
+    except ValidationError as err:
+        raise InputError(problems_from_validation(err, str(path))) from None
+
+
+def _with_source(
+    problems: Iterable[Problem], part: Sequence[Instruction], source: str
+) -> list[Problem]:
+    return [replace(p, source=p.source or source) for p in problems]
