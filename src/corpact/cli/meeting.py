@@ -135,10 +135,12 @@ def validate_command(
         )
     if votes_file is not None:
         votes = load_votes(votes_file, meeting.time_zone)
-        unparsed = votes.table.filter(
-            votes.table.column("header_error").is_valid()
-            | votes.table.column("line_error").is_valid()
-        ).num_rows
+        errors = zip(
+            votes.table.column("header_error").to_pylist(),
+            votes.table.column("line_error").to_pylist(),
+            strict=True,
+        )
+        unparsed = sum(1 for header, line in errors if header or line)
         typer.echo(
             f"{votes_file.name}: {len(votes)} lines; {unparsed} unparseable line(s) will be "
             "reported as rejected"

@@ -34,7 +34,9 @@ from corpact.meeting.votes import CHANNELS, VoteBook, to_epoch_us
 IN_PERSON_RANK = 10**17  # added to epoch microseconds: a ballot outranks any proxy time
 Q_BUCKETS = ("for", "against", "abstain", *FREQUENCY_CHOICES)
 Q_COLUMNS = tuple(f"q_{b}" for b in Q_BUCKETS)
-MARK_KEYS = ("voter", "pos_class", "holder_type", "pos_shares", "proposal_id", "item_id")
+MARK_KEYS = ("pos_id", "proposal_id", "item_id")
+# Attributes of a position, functionally dependent on pos_id: carried through aggregations.
+POSITION_ATTRIBUTES = ("voter", "pos_class", "holder_type", "pos_shares")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,10 @@ class Pipeline:
         dims = _dimensions(meeting)
         self.dims = {name: ibis.memtable(table) for name, table in dims.items()}
         self.lines = ibis.memtable(votes.table)
-        self.positions = ibis.memtable(register.table)
+        numbered = register.table.append_column(
+            "pos_id", pa.array(range(register.table.num_rows), pa.int64())
+        )
+        self.positions = ibis.memtable(numbered)
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         return self.con.create_table(name, expr, temp=True)
@@ -164,6 +169,7 @@ class Pipeline:
             pos_class=cand.class_id,
             pos_shares=cand.shares,
             holder_type=cand.holder_type,
+            pos_id=cand.pos_id,
             rank=rank,
         )
         best = cand.group_by(["voter", "pos_class"]).aggregate(best=cand.rank.max())
@@ -181,6 +187,7 @@ class Pipeline:
         lines = self.lines
         eff = effective.select(
             e_instruction="instruction_id",
+            pos_id="pos_id",
             pos_class="pos_class",
             pos_shares="pos_shares",
             holder_type="holder_type",
@@ -238,6 +245,7 @@ class Pipeline:
             el.filter(el.item_known)
             .group_by(list(MARK_KEYS))
             .aggregate(
+                **{a: el[a].max() for a in POSITION_ATTRIBUTES},
                 **sums,
                 q_bnv=el.qty.sum(where=ok & (el.d_bucket == "broker_non_vote")).fill_null(zero),
                 full_min=el.choice.min(where=full),
@@ -299,11 +307,22 @@ def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
         )
     )
     bad_keys = groups.filter(groups.bad).select(*MARK_KEYS)
-    bad_lines = p.fetch(
-        el.filter(el.reason.isnull() & el.item_known)
-        .semi_join(bad_keys, [el[k] == bad_keys[k] for k in MARK_KEYS])
-        .select(*MARK_KEYS, "line_no", "instruction_id", "choice", "shares", "qty", "d_bucket")
-    )
+    bad_lines: list[dict[str, Any]] = []
+    if p.fetch(bad_keys.aggregate(n=bad_keys.count()))[0]["n"]:
+        bad_lines = p.fetch(
+            el.filter(el.reason.isnull() & el.item_known)
+            .semi_join(bad_keys, [el[k] == bad_keys[k] for k in MARK_KEYS])
+            .select(
+                *MARK_KEYS,
+                *POSITION_ATTRIBUTES,
+                "line_no",
+                "instruction_id",
+                "choice",
+                "shares",
+                "qty",
+                "d_bucket",
+            )
+        )
     fixed = reconcile_groups(bad_lines, meeting.over_vote_policy)
     final = groups.filter(~groups.bad).drop("bad", "full_min", "full_max")
     if fixed.groups:
@@ -354,12 +373,8 @@ def _as_groups(rows: list[dict[str, Any]], schema: Any) -> ir.Table:
 
 def _totals(p: Pipeline, final: ir.Table, effective: ir.Table) -> dict[str, Any]:
     final = p.materialize("final_groups", final)
-    reach = final.group_by(["voter", "pos_class"]).aggregate(
-        reach=(final.voted + final.q_bnv).max()
-    )
-    eff = effective.left_join(
-        reach, [effective.voter == reach.voter, effective.pos_class == reach.pos_class]
-    )
+    reach = final.group_by(r_pos_id=final.pos_id).aggregate(reach=(final.voted + final.q_bnv).max())
+    eff = effective.left_join(reach, effective.pos_id == reach.r_pos_id)
     zero = ibis.literal(Decimal(0), type=SHARES_TYPE_NAME)
     present = ibis.ifelse(
         eff.holder_type == "registered",

@@ -23,7 +23,7 @@ from corpact.money import allocate_by_weights
 FINE_QUANTUM = Decimal("0.000001")
 WHOLE = Decimal(1)
 BUCKET_ORDER = ("for", "against", "abstain", "1_year", "2_years", "3_years")
-GROUP_KEYS = ("voter", "pos_class", "holder_type", "pos_shares", "proposal_id", "item_id")
+GROUP_KEYS = ("pos_id", "proposal_id", "item_id", "voter", "pos_class", "holder_type", "pos_shares")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +131,8 @@ def reconcile_groups(lines: list[dict[str, Any]], policy: OverVotePolicy) -> Rec
         grouped[tuple(line[k] for k in GROUP_KEYS)].append(line)
     result = Reconciliation([], [], [])
     for key, members in sorted(grouped.items(), key=lambda kv: tuple(map(str, kv[0]))):
-        entitled: Decimal = key[3]
+        group = dict(zip(GROUP_KEYS, key, strict=True))
+        entitled: Decimal = group["pos_shares"]
         votes = [m for m in members if m["d_bucket"] != "broker_non_vote"]
         bnv = sum((m["qty"] for m in members if m["d_bucket"] == "broker_non_vote"), Decimal(0))
         full_choices = {m["choice"] for m in votes if m["shares"] is None}
@@ -159,10 +160,10 @@ def reconcile_groups(lines: list[dict[str, Any]], policy: OverVotePolicy) -> Rec
         result.groups.append(_group_row(key, counted, bnv))
         result.adjustments.append(
             {
-                "voter": key[0],
-                "class_id": key[1],
-                "proposal_id": key[4],
-                "item_id": key[5],
+                "voter": group["voter"],
+                "class_id": group["pos_class"],
+                "proposal_id": group["proposal_id"],
+                "item_id": group["item_id"],
                 "policy": policy.value,
                 "entitled": entitled,
                 "reported_total": total,

@@ -369,9 +369,11 @@ def _press_bullet(result: ProposalResult) -> str:
         return f"Voted on {p.title[0].lower()}{p.title[1:]}: {result.outcome}."
     verb = "Approved" if result.passed else "Did not approve"
     subject = p.title[0].lower() + p.title[1:]
-    if p.proponent == "stockholder" and "stockholder proposal" not in subject.lower():
-        subject = f"a stockholder proposal: {subject}"
-    return f"{verb} {subject}."
+    if subject.startswith("stockholder proposal"):
+        return f"{verb} a {subject}."
+    if p.proponent == "stockholder":
+        return f"{verb} a stockholder proposal to {subject}."
+    return f"{verb} the proposal to {subject}."
 
 
 def report_text(result: MeetingResult) -> str:

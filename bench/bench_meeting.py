@@ -1,0 +1,128 @@
+"""Meeting tabulation at scale: 1,000,000 holders, 10,000,000 instruction lines, 10 proposals.
+
+An instruction line is one choice on one proposal, so 10,000,000 lines are 1,000,000
+instructions of 10 lines; 100,000 holders vote twice (the later vote revokes the earlier), 1%
+of positions are nominees voting split quantities with discretionary votes on routine items,
+and 0.1% of lines carry a choice the ballot does not offer. The data is generated inside
+DuckDB. The baseline is a bare DuckDB group-by (proposal, choice) over the same lines.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow as pa
+
+from bench.harness import BenchResult, best_of, once, scaled
+from corpact.meeting import Register, VoteBook, meeting_from_dict, tabulate
+from corpact.meeting.register import REGISTER_SCHEMA
+from corpact.meeting.votes import VOTES_SCHEMA, to_epoch_us
+
+PROPOSALS = 10
+HOLDERS = 1_000_000
+LINES = 10_000_000
+START_US = to_epoch_us(datetime(2024, 4, 1, tzinfo=UTC))
+
+
+def _meeting() -> object:
+    proposals = [
+        {
+            "id": f"p{i}",
+            "kind": "other",
+            "title": f"Proposal {i}",
+            "routine": i < PROPOSALS // 2,
+            "voting": {"classes": ["common"]},
+            "standard": {"preset": "votes_cast" if i % 2 else "present_and_entitled"},
+        }
+        for i in range(PROPOSALS)
+    ]
+    return meeting_from_dict(
+        {
+            "id": "bench",
+            "issuer": "Bench Corp.",
+            "kind": "annual",
+            "date": "2024-05-20",
+            "record_date": "2024-04-01",
+            "jurisdiction": "DE",
+            "time_zone": "UTC",
+            "polls_close_at": "2024-05-20T12:00",
+            "classes": [{"id": "common"}],
+            "proposals": proposals,
+        }
+    )
+
+
+def _data(holders: int, lines: int) -> tuple[pa.Table, pa.Table]:
+    con = duckdb.connect()
+    register = con.sql(
+        f"""
+        SELECT 'H' || i AS holder_id, 'Holder ' || i AS name, 'common' AS class_id,
+               CAST((i % 997) + 1 AS DECIMAL(38, 6)) * (CASE WHEN i % 100 = 0 THEN 1000 ELSE 1 END)
+                   AS shares,
+               CASE WHEN i % 100 = 0 THEN 'nominee' ELSE 'registered' END AS holder_type
+        FROM range({holders}) t(i)
+        """
+    ).to_arrow_table()
+    instructions = max(1, lines // PROPOSALS)
+    distinct_voters = max(1, min(holders, instructions - instructions // 10))
+    votes = con.sql(
+        f"""
+        WITH ins AS (
+            SELECT k, (k * 7919) % {distinct_voters} AS v FROM range({instructions}) t(k)
+        )
+        SELECT
+            k * {PROPOSALS} + p + 1 AS line_no,
+            'I' || k AS instruction_id,
+            {START_US} + k * 1000 AS executed_us,
+            'H' || v AS voter,
+            '' AS class_id,
+            CASE WHEN v % 100 = 0 THEN 'nominee' ELSE 'internet' END AS channel,
+            'p' || p AS proposal_id,
+            '' AS item_id,
+            CASE WHEN (k + p) % 1000 = 0 THEN 'maybe'
+                 ELSE ['for', 'against', 'abstain'][1 + (hash(k, p) % 3)::INT] END AS choice,
+            CASE WHEN v % 100 = 0 THEN CAST(((v % 997) + 1) * 600 AS DECIMAL(38, 6)) END
+                AS shares,
+            (v % 100 = 0 AND p < {PROPOSALS // 2}) AS discretionary,
+            NULL::VARCHAR AS header_error,
+            NULL::VARCHAR AS line_error
+        FROM ins, range({PROPOSALS}) q(p)
+        """
+    ).to_arrow_table()
+    return register.cast(REGISTER_SCHEMA), votes.cast(VOTES_SCHEMA)
+
+
+def _baseline(votes: pa.Table) -> None:
+    con = duckdb.connect()
+    con.register("votes", votes)
+    con.sql(
+        "SELECT proposal_id, choice, count(*), sum(shares) FROM votes GROUP BY ALL"
+    ).to_arrow_table()
+
+
+def run() -> list[BenchResult]:
+    holders, lines = scaled(HOLDERS), scaled(LINES)
+    register_table, votes_table = _data(holders, lines)
+    meeting = _meeting()
+    register = Register.from_arrow(register_table, "bench-register")
+    votes = VoteBook.from_arrow(votes_table, "bench-votes")
+    result = None
+
+    def subject() -> None:
+        nonlocal result
+        result = tabulate(meeting, register, votes)  # type: ignore[arg-type]
+
+    subject_seconds = once(subject)
+    baseline_seconds = best_of(lambda: _baseline(votes_table))
+    return [
+        BenchResult(
+            name=f"meeting tabulate ({holders:,} holders, {PROPOSALS} proposals)",
+            items=votes_table.num_rows,
+            item_unit="lines",
+            subject_seconds=subject_seconds,
+            baseline_name="duckdb group-by",
+            baseline_seconds=baseline_seconds,
+            aim="within 3x of the bare group-by",
+        )
+    ]
