@@ -24,6 +24,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from corpact.errors import check
 from corpact.meeting.model import CHOICE_BUCKET, FREQUENCY_CHOICES, Meeting
@@ -37,6 +38,7 @@ Q_COLUMNS = tuple(f"q_{b}" for b in Q_BUCKETS)
 MARK_KEYS = ("pos_id", "proposal_id", "item_id")
 # Attributes of a position, functionally dependent on pos_id: carried through aggregations.
 POSITION_ATTRIBUTES = ("voter", "pos_class", "holder_type", "pos_shares")
+ITEM_SLOTS = 1 << 16  # group key = pos_id * ITEM_SLOTS + item key
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +57,24 @@ class Stage:
 
 
 def _dimensions(meeting: Meeting) -> dict[str, pa.Table]:
-    proposals, items, allowed, entitled = [], [], [], []
+    proposals: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    allowed: list[dict[str, Any]] = []
+    entitled: list[dict[str, Any]] = []
     for p in meeting.proposals:
         proposals.append({"d_proposal": p.proposal_id, "d_routine": p.routine})
-        items += [{"d_item_proposal": p.proposal_id, "d_item": i} for i in p.item_ids]
+        items += [
+            {"d_item_proposal": p.proposal_id, "d_item": i, "d_item_key": len(items) + n}
+            for n, i in enumerate(p.item_ids)
+        ]
         choices = (*p.allowed_choices, "broker_non_vote")
         allowed += [
-            {"d_choice_proposal": p.proposal_id, "d_choice": c, "d_bucket": CHOICE_BUCKET[c]}
+            {
+                "d_choice_proposal": p.proposal_id,
+                "d_choice": c,
+                "d_bucket": CHOICE_BUCKET[c],
+                "d_choice_code": list(CHOICE_BUCKET).index(c),
+            }
             for c in choices
         ]
         entitled += [{"d_ent_proposal": p.proposal_id, "d_ent_class": c} for c in p.classes]
@@ -79,6 +92,19 @@ def _dimensions(meeting: Meeting) -> dict[str, pa.Table]:
     return {
         "proposals": pa.Table.from_pylist(proposals),
         "items": pa.Table.from_pylist(items),
+        "item_names": pa.Table.from_pylist(
+            [
+                {
+                    "n_item_key": r["d_item_key"],
+                    "proposal_id": r["d_item_proposal"],
+                    "item_id": r["d_item"],
+                }
+                for r in items
+            ]
+        ),
+        "class_names": pa.Table.from_pylist(
+            [{"n_class_key": k, "pos_class": c.class_id} for k, c in enumerate(meeting.classes)]
+        ),
         "allowed": pa.Table.from_pylist(allowed),
         "entitled": pa.Table.from_pylist(entitled),
         "cutoffs": pa.Table.from_pylist(deadline),
@@ -94,9 +120,13 @@ class Pipeline:
         dims = _dimensions(meeting)
         self.dims = {name: ibis.memtable(table) for name, table in dims.items()}
         self.lines = ibis.memtable(votes.table)
+        class_keys = pc.index_in(
+            register.table.column("class_id"),
+            value_set=pa.array([c.class_id for c in meeting.classes]),
+        )
         numbered = register.table.append_column(
             "pos_id", pa.array(range(register.table.num_rows), pa.int64())
-        )
+        ).append_column("class_key", class_keys.cast(pa.int64()))
         self.positions = ibis.memtable(numbered)
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
@@ -170,6 +200,7 @@ class Pipeline:
             pos_shares=cand.shares,
             holder_type=cand.holder_type,
             pos_id=cand.pos_id,
+            class_key=cand.class_key,
             rank=rank,
         )
         best = cand.group_by(["voter", "pos_class"]).aggregate(best=cand.rank.max())
@@ -188,6 +219,7 @@ class Pipeline:
         eff = effective.select(
             e_instruction="instruction_id",
             pos_id="pos_id",
+            class_key="class_key",
             pos_class="pos_class",
             pos_shares="pos_shares",
             holder_type="holder_type",
@@ -234,6 +266,8 @@ class Pipeline:
         return el, self._groups(el)
 
     def _groups(self, el: ir.Table) -> ir.Table:
+        """Sum each (position, item) by bucket. One integer key keeps the big hash aggregate
+        cheap; names come back from the small dimension tables afterwards."""
         ok = el.reason.isnull()
         full = ok & el.shares.isnull()
         zero = ibis.literal(Decimal(0), type=SHARES_TYPE_NAME)
@@ -241,21 +275,39 @@ class Pipeline:
             f"q_{bucket}": el.qty.sum(where=ok & (el.d_bucket == bucket)).fill_null(zero)
             for bucket in Q_BUCKETS
         }
-        g = (
-            el.filter(el.item_known)
-            .group_by(list(MARK_KEYS))
-            .aggregate(
-                **{a: el[a].max() for a in POSITION_ATTRIBUTES},
-                **sums,
-                q_bnv=el.qty.sum(where=ok & (el.d_bucket == "broker_non_vote")).fill_null(zero),
-                full_min=el.choice.min(where=full),
-                full_max=el.choice.max(where=full),
-            )
+        known = el.filter(el.item_known)
+        known = known.mutate(
+            group_key=known.pos_id * ITEM_SLOTS + known.d_item_key,
+            nominee_flag=ibis.ifelse(known.holder_type == "nominee", 1, 0),
+        )
+        g = known.group_by("group_key").aggregate(
+            pos_shares=known.pos_shares.max(),
+            nominee_flag=known.nominee_flag.max(),
+            class_key=known.class_key.max(),
+            **sums,
+            q_bnv=el.qty.sum(where=ok & (el.d_bucket == "broker_non_vote")).fill_null(zero),
+            full_min=known.d_choice_code.min(where=full),
+            full_max=known.d_choice_code.max(where=full),
+        )
+        names, classes = self.dims["item_names"], self.dims["class_names"]
+        g = g.mutate(pos_id=g.group_key // ITEM_SLOTS, item_key=g.group_key % ITEM_SLOTS)
+        g = g.join(names, g.item_key == names.n_item_key).join(
+            classes, g.class_key == classes.n_class_key
         )
         voted = sum((g[c] for c in Q_COLUMNS[1:]), g[Q_COLUMNS[0]])
-        g = g.mutate(voted=voted.cast(SHARES_TYPE_NAME))
-        bad = (g.full_min != g.full_max).fill_null(False) | (g.voted > g.pos_shares)
-        return g.mutate(bad=bad)
+        return g.select(
+            "pos_id",
+            "proposal_id",
+            "item_id",
+            "pos_class",
+            holder_type=ibis.ifelse(g.nominee_flag == 1, "nominee", "registered"),
+            pos_shares=g.pos_shares,
+            **{c: g[c] for c in (*Q_COLUMNS, "q_bnv")},
+            voted=voted.cast(SHARES_TYPE_NAME),
+            full_min=g.full_min,
+            full_max=g.full_max,
+            bad=(g.full_min != g.full_max).fill_null(False) | (voted > g.pos_shares),
+        )
 
 
 SHARES_TYPE_NAME = f"decimal({SHARES_TYPE.precision}, {SHARES_TYPE.scale})"
