@@ -58,7 +58,7 @@ def test_replay_of_the_reference_history(desk: OfferDesk) -> None:
         )
     desk.decide_condition("level3-2004", "financing", "satisfied", CLOSE, "term loan funded")
     desk.decide_condition("level3-2004", "general", "waived", CLOSE)
-    receipt, run = desk.accept("level3-2004", CLOSE)
+    _receipt, run = desk.accept("level3-2004", CLOSE)
     assert run.allocation.accepted_principal("l3-9.125-2008") == 249457000
     accepted_usd = run.results.totals.accepted_equivalent_exact
     assert Decimal(1104000000) < accepted_usd <= Decimal(1105000000)
@@ -131,10 +131,8 @@ def test_retries_are_harmless_and_conflicts_are_clear(desk: OfferDesk) -> None:
         first.index,
         first.leaf_hash_hex,
     )
-    error = refused(
-        desk, ConflictError,
-        lambda: desk.submit("level3-2004", [tender("t1", datetime(2004, 11, 1, tzinfo=NEW_YORK), 2000)]),
-    )  # fmt: skip
+    changed = tender("t1", datetime(2004, 11, 1, tzinfo=NEW_YORK), 2000)
+    error = refused(desk, ConflictError, lambda: desk.submit("level3-2004", [changed]))
     assert "level3-2004:instruction:t1" in str(error)
     assert desk.launch(OFFER)[0].status == "exists"
 
@@ -178,7 +176,8 @@ from pathlib import Path
 from corpact.store import FaultPlan, JournalStore
 from corpact.tender.desk import OfferDesk
 url, path = sys.argv[1], Path(sys.argv[2])
-with JournalStore.open(url, faults=FaultPlan(crash_at="entries_written", after_n=4, kill=True)) as store:
+plan = FaultPlan(crash_at="entries_written", after_n=4, kill=True)
+with JournalStore.open(url, faults=plan) as store:
     OfferDesk(store).import_csv("level3-2004", path, chunk=25)
 """
 

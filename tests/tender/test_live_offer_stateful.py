@@ -3,6 +3,7 @@ crashes, as-of queries) against a deliberately simple reference model; they must
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -192,11 +193,12 @@ class LiveOffer(RuleBasedStateMachine):
         instruction = Tender(f"t{self.counter}", self.now, series, Decimal(1000))
         ok = self.model.tender_ok(instruction.instruction_id, 1000, self.now)
         self.store.close()
-        with JournalStore.open(self.url, faults=FaultPlan(crash_at=point)) as crashing:
-            try:
-                OfferDesk(crashing).submit("sim", [instruction])
-            except (SimulatedCrash, CorpactError):
-                pass
+        plan = FaultPlan(crash_at=point)
+        with (
+            JournalStore.open(self.url, faults=plan) as crashing,
+            contextlib.suppress(SimulatedCrash, CorpactError),
+        ):
+            OfferDesk(crashing).submit("sim", [instruction])
         # A fresh process: nothing in memory survives; the client retries with the same key.
         self.store = JournalStore.open(self.url)
         self.desk = OfferDesk(self.store)
