@@ -261,13 +261,6 @@ class OfferTermsModel(Model):
     notes: list[str] = Field(default_factory=list, description="sources and assumptions")
 
 
-def json_schema() -> dict[str, Any]:
-    schema = OfferTermsModel.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "corpact tender offer terms"
-    return schema
-
-
 def read_document(path: Path) -> dict[str, Any]:
     """TOML (.toml) or YAML (.yaml/.yml) to a plain dict; syntax errors name the file."""
     source = str(path)
