@@ -6,16 +6,30 @@ cap by priority level, a factor, floor to the increment per instruction), in the
 
 from __future__ import annotations
 
+import csv
+import os
 import random
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+import psycopg
 import pyarrow as pa
+from sqlalchemy import Column, MetaData, Table, Text, create_engine, insert
+from sqlalchemy.engine import make_url
 
 from bench.harness import BenchResult, best_of, scaled
+from corpact.cli.common import examples_root
+from corpact.errors import check
+from corpact.store import JournalStore
 from corpact.tender import allocate
+from corpact.tender.desk import OfferDesk
 from corpact.tender.instructions import Tender
 from corpact.tender.terms import OfferTerms
 from corpact.tender.terms_file import OfferTermsModel, terms_from_model
@@ -24,6 +38,7 @@ from corpact.timeutil import fixed_offset
 NEW_YORK = ZoneInfo("America/New_York")
 LAUNCH = datetime(2024, 3, 1, 9, 0, tzinfo=NEW_YORK)
 SERIES_COUNT = 20
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def bench_terms(total_principal: int) -> OfferTerms:
@@ -98,14 +113,119 @@ def run() -> list[BenchResult]:
         return con.sql(query).to_arrow_table()
 
     base = best_of(baseline, repeat=3)
-    return [
-        BenchResult(
-            "tender allocation (20 series, aggregate cap)",
-            count,
-            "instructions",
-            subject,
-            "duckdb group-by-and-prorate",
-            base,
-            "within 10x of the baseline",
-        )
-    ]
+    return [*_ingest_results(), _allocation_result(count, subject, base)]
+
+
+def _allocation_result(count: int, subject: float, base: float) -> BenchResult:
+    return BenchResult(
+        "tender allocation (20 series, aggregate cap)",
+        count,
+        "instructions",
+        subject,
+        "duckdb group-by-and-prorate",
+        base,
+        "within 10x of the baseline",
+    )
+
+
+# -- bulk ingest through the offer desk: CSV parsing, validation, lifecycle guard, journal, tree
+
+
+def _instructions_csv(path: Path, count: int) -> None:
+    series = ["l3-9.125-2008", "l3-11-2008", "l3-10.5-discount-2008", "l3-10.75-euro-2008"]
+    start = datetime(2004, 10, 29, 9, 0, tzinfo=NEW_YORK)
+    span_seconds = 14 * 24 * 3600 - 8 * 3600
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["instruction_id", "received_at", "action", "series", "principal",
+                         "participant", "account", "reference"])  # fmt: skip
+        for n in range(count):
+            moment = fixed_offset(start + timedelta(seconds=n * span_seconds // count))
+            writer.writerow([f"i{n:08d}", moment.isoformat(), "tender", series[n % 4], "1000",
+                             f"DTC {n % 3000:04d}", f"A{n % 99991}", f"VOI-{n}"])  # fmt: skip
+
+
+def _plain_insert(url: str, path: Path) -> float:
+    """The baseline: the same CSV rows, read and inserted as they are, in 10,000-row batches."""
+    metadata = MetaData()
+    table = Table(
+        "plain_instruction", metadata,
+        *(Column(name, Text) for name in ("instruction_id", "received_at", "action", "series",
+                                          "principal", "participant", "account", "reference")),
+    )  # fmt: skip
+    engine = create_engine(url)
+    metadata.create_all(engine)
+    started = time.perf_counter()
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for first in range(0, len(rows), 10_000):
+        with engine.begin() as connection:
+            connection.execute(insert(table), rows[first : first + 10_000])
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return elapsed
+
+
+def _desk_ingest(url: str, path: Path) -> float:
+    with JournalStore.open(url) as store:
+        desk = OfferDesk(store)
+        desk.launch(examples_root() / "level3-2004" / "offer.toml")
+        started = time.perf_counter()
+        summary = desk.import_csv("level3-2004", path)
+        elapsed = time.perf_counter() - started
+    check(summary.created > 0, "nothing was imported")
+    return elapsed
+
+
+def _ingest_results() -> list[BenchResult]:
+    count = scaled(1_000_000)
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "instructions.csv"
+        _instructions_csv(path, count)
+        targets = [("SQLite", f"sqlite:///{Path(folder) / 'desk.db'}",
+                    f"sqlite:///{Path(folder) / 'plain.db'}")]  # fmt: skip
+        postgres = _postgres_pair()
+        if postgres is not None:
+            targets.append(("PostgreSQL", postgres[0], postgres[1]))
+        try:
+            for name, desk_url, plain_url in targets:
+                subject = _desk_ingest(desk_url, path)
+                base = _plain_insert(plain_url, path)
+                results.append(
+                    BenchResult(
+                        f"offer import into {name} (CSV, rules, journal, tree)",
+                        count,
+                        "instructions",
+                        subject,
+                        "plain bulk INSERT of the rows",
+                        base,
+                        "at least half the plain INSERT rate (ratio <= 2)",
+                    )
+                )
+        finally:
+            if postgres is not None:
+                postgres[2]()
+    return results
+
+
+def _postgres_pair() -> tuple[str, str, Callable[[], None]] | None:
+    """Two fresh databases (journal, baseline) on the test server, or None when unreachable."""
+    admin = make_url(os.environ.get("CORPACT_TEST_POSTGRES_URL", POSTGRES_URL))
+    libpq = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    names = [f"corpact_bench_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    try:
+        with psycopg.connect(libpq, autocommit=True, connect_timeout=5) as connection:
+            for name in names:
+                connection.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as err:
+        print(f"PostgreSQL ingest benchmark skipped: {err}")
+        return None
+
+    def drop() -> None:
+        with psycopg.connect(libpq, autocommit=True) as connection:
+            for name in names:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    urls = [admin.set(database=n).render_as_string(hide_password=False) for n in names]
+    return urls[0], urls[1], drop

@@ -55,6 +55,9 @@ class OfferDesk:
         self.store = store
         # offer id -> (events folded, idempotency key of the last one, state)
         self._cache: dict[str, tuple[int, str, OfferState]] = {}
+        # Instructions being appended, by idempotency key: the guard checks these objects
+        # instead of parsing their payloads again (the payload is made from the object).
+        self._pending: dict[str, Instruction] = {}
 
     # -- state ------------------------------------------------------------------------------
 
@@ -83,7 +86,11 @@ class OfferDesk:
             self._cache.pop(offer_id, None)
             problems: list[Problem] = []
             for event in new:
-                problems.extend(state.apply(event.kind, event.payload, event.recorded_at))
+                known = self._pending.get(event.idempotency_key)
+                if known is not None:
+                    problems.extend(state.offer_instruction(known))
+                else:
+                    problems.extend(state.apply(event.kind, event.payload, event.recorded_at))
             if problems:
                 raise _refusal(problems)
             self._cache[offer_id] = (len(mine) + len(new), new[-1].idempotency_key, state)
@@ -112,7 +119,11 @@ class OfferDesk:
     def submit(self, offer_id: str, instructions: Sequence[Instruction]) -> list[Receipt]:
         """Tenders and withdrawals, one transaction; a retry of the same ids is harmless."""
         events = [_instruction_event(offer_id, i) for i in instructions]
-        return self._append(offer_id, events)
+        self._pending = {e.idempotency_key: i for e, i in zip(events, instructions, strict=True)}
+        try:
+            return self._append(offer_id, events)
+        finally:
+            self._pending = {}
 
     def import_csv(
         self,

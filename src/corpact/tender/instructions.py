@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from corpact.errors import InputError, Problem
 from corpact.tender.amendments import Amendment, terms_as_of
-from corpact.tender.terms import OfferTerms
+from corpact.tender.terms import OfferTerms, Series
 from corpact.timeutil import parse_instant
 
 CSV_COLUMNS = (
@@ -111,6 +112,26 @@ class InstructionLedger:
     withdrawn_by: dict[str, str] = field(default_factory=dict)
     duplicates: list[str] = field(default_factory=list)
     principal_by_series: dict[str, Decimal] = field(default_factory=dict)
+    # Terms versions by effective time, rebuilt when the amendments change: validating a
+    # million instructions must not re-apply every amendment a million times.
+    _versions: (
+        tuple[tuple[Amendment, ...], list[datetime], list[tuple[OfferTerms, dict[str, Series]]]]
+        | None
+    ) = field(default=None, repr=False, compare=False)
+
+    def terms_at(self, moment: datetime) -> tuple[OfferTerms, dict[str, Series]]:
+        """The terms in force at `moment` and their series by id."""
+        versions = self._versions
+        if versions is None or versions[0] is not self.amendments:
+            ordered = sorted(self.amendments, key=lambda a: (a.effective_at, a.amendment_id))
+            starts = [a.effective_at for a in ordered]
+            table = [(self.base_terms, self.base_terms.series_by_id())]
+            for i in range(len(ordered)):
+                terms = terms_as_of(self.base_terms, ordered[: i + 1], ordered[i].effective_at)
+                table.append((terms, terms.series_by_id()))
+            versions = (self.amendments, starts, table)
+            self._versions = versions
+        return versions[2][bisect_right(versions[1], moment)]
 
     def copy(self) -> InstructionLedger:
         """An independent ledger with the same contents (records are immutable)."""
@@ -170,8 +191,8 @@ class InstructionLedger:
         )
 
     def _tender_problems(self, t: Tender) -> list[Problem]:
-        terms = terms_as_of(self.base_terms, self.amendments, t.received_at)
-        series = terms.series_by_id().get(t.series_id)
+        terms, series_by_id = self.terms_at(t.received_at)
+        series = series_by_id.get(t.series_id)
         if series is None:
             known = ", ".join(s.series_id for s in terms.series)
             return [
@@ -272,7 +293,7 @@ class InstructionLedger:
                     "received_at",
                 )
             ]
-        terms = terms_as_of(self.base_terms, self.amendments, w.received_at)
+        terms, _ = self.terms_at(w.received_at)
         deadline = terms.deadlines.withdrawal_deadline_for(target.received_at)
         if deadline is None or w.received_at >= deadline:
             when = "no withdrawal right" if deadline is None else f"deadline {deadline.isoformat()}"
