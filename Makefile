@@ -19,8 +19,8 @@ demo: $(STAMP)
 	@$(BIN)/corpact demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 
 unit: $(STAMP)
