@@ -191,3 +191,26 @@ def test_payment_file_csv_through_the_cli(tmp_path: Path) -> None:
             row["principal_accepted"]
         )
     assert by_series["l3-9.125-2008"] == 249457000
+
+
+def test_reference_yield_from_a_treasury_bid_price() -> None:
+    from corpact.bondmath.treasury import treasury_price_from_yield
+    from corpact.money import round_half_up
+
+    # The bid that yields 4.996% on the 4.625% UST due 2055-02-15 for settlement on Monday
+    # 2025-07-21 (T+1 after the 2:00 p.m. pricing on Friday 2025-07-18).
+    bid = round_half_up(
+        treasury_price_from_yield(Decimal("0.04625"), date(2055, 2, 15), date(2025, 7, 21),
+                                  Decimal("0.04996")), 6
+    )  # fmt: skip
+    document = rogers_document()
+    first = document["series"][0]
+    first["pricing"].pop("reference_yield")
+    first["pricing"].update(
+        reference_bid_price=str(bid), reference_coupon="0.04625",
+        reference_maturity="2055-02-15", pricing_at="2025-07-18T14:00",
+    )  # fmt: skip
+    terms, _ = build_terms(document)
+    series = terms.series_by_id()["r-4.350-2049"]
+    assert series.pricing is not None and series.pricing.reference_yield == Decimal("0.04996")
+    assert str(series.total_consideration) == "814.59"

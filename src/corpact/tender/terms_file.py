@@ -21,8 +21,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from corpact.bondmath import NoteTerms, PriceTo, PricingConvention, parse_day_count
 from corpact.bondmath.accretion import accretion_from_issue_price, accretion_from_table
 from corpact.bondmath.terms import AccretionSchedule
+from corpact.bondmath.treasury import treasury_yield_from_bid
+from corpact.calendars import settlement_date
 from corpact.errors import InputError, Problem
-from corpact.money import FxRate, Rounding
+from corpact.money import FxRate, Rounding, round_half_up
 from corpact.money.money import validate_currency
 from corpact.tender.amendments import Amendment, ConsiderationChange
 from corpact.tender.terms import (
@@ -164,6 +166,18 @@ class PricingModel(Model):
     spread_bps: ExactDecimal
     reference_yield: ExactDecimal | None = Field(
         default=None, description='percent, e.g. "4.996"; absent until the pricing time'
+    )
+    reference_bid_price: str | None = Field(
+        default=None,
+        description='Treasury bid per 100 ("95-00", "99-16+", "99.5"); its yield by '
+        "Treasury's formula becomes the reference yield",
+    )
+    reference_coupon: ExactDecimal | None = Field(
+        default=None, description="the reference Treasury's coupon as a fraction"
+    )
+    reference_maturity: date | None = None
+    reference_yield_places: int = Field(
+        default=5, ge=2, le=12, description="a yield from a bid is rounded half-up to these places"
     )
     convention: Literal["US_SEMI_30_360", "EUR_ANNUAL_ACT_ACT_ICMA"] = "US_SEMI_30_360"
     price_to: Literal["worst", "maturity", "call"] = "worst"
@@ -470,6 +484,9 @@ def _pricing(
     if model is None:
         return None
     reference = None if model.reference_yield is None else model.reference_yield / 100
+    pricing_at = _instant(model.pricing_at, tz, f"{field}.pricing_at", source)
+    if model.reference_bid_price is not None:
+        reference = _yield_from_bid(model, pricing_at, field, source)
     return FixedSpreadPricing(
         spread_bps=model.spread_bps,
         reference_security=model.reference_security,
@@ -477,8 +494,25 @@ def _pricing(
         price_to=PriceTo(model.price_to),
         reference_yield=reference,
         reference_page=model.reference_page,
-        pricing_at=_instant(model.pricing_at, tz, f"{field}.pricing_at", source),
+        pricing_at=pricing_at,
     )
+
+
+def _yield_from_bid(
+    model: PricingModel, pricing_at: datetime | None, field: str, source: str
+) -> Decimal:
+    """The reference yield from a Treasury bid, for the Treasury's own (T+1) settlement."""
+    if model.reference_coupon is None or model.reference_maturity is None or pricing_at is None:
+        raise InputError.single(
+            "reference-bid-complete",
+            "a reference bid price needs reference_coupon, reference_maturity and pricing_at",
+            source=source,
+            field=field,
+        )
+    settles = settlement_date(pricing_at.date(), 1, "US-SIFMA")
+    bid = model.reference_bid_price or ""
+    exact = treasury_yield_from_bid(model.reference_coupon, model.reference_maturity, settles, bid)
+    return round_half_up(exact, model.reference_yield_places)
 
 
 def _proration(model: OfferTermsModel) -> Proration:
