@@ -128,7 +128,7 @@ def test_tabulate_reference_meeting_outputs(tmp_path: Path) -> None:
     assert split["split_authority"] == {
         "ratios": ["1-for-5", "1-for-10", "1-for-15", "1-for-20"],
         "range": None,
-        "expires_on": None,
+        "expires_on": "2008-05-15",  # synthetic, set for the split example
         "delegate": "board",
     }
     assert all(p["split_authority"] is None for p in data["proposals"] if p is not split)

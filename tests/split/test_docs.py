@@ -24,9 +24,9 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "splits.md"
 def test_documented_output_is_current(
     argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for item in (examples_root() / "level3-2007-split").iterdir():
-        shutil.copy(item, tmp_path / item.name)
-    monkeypatch.chdir(tmp_path)
+    # The split example reads its authority from ../level3-2007-meeting/result.json.
+    shutil.copytree(examples_root(), tmp_path, dirs_exist_ok=True)
+    monkeypatch.chdir(tmp_path / "level3-2007-split")
     result = run_cli(*argv)
     assert result.exit_code == 0, result.stderr
     block = "$ corpact " + " ".join(argv) + "\n" + result.stdout.rstrip("\n") + "\n```"

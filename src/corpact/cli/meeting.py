@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from corpact.cli.common import DemoStep, OutputFormat, examples_root, new_app, write_out
 from corpact.errors import InputError
+from corpact.journal.events import Receipt
+from corpact.journal.keys import Signer
 from corpact.meeting import load_meeting, load_register, load_votes, tabulate
+from corpact.meeting.journaling import MeetingDesk
 from corpact.meeting.jsonout import dumps
 from corpact.meeting.meeting_file import meeting_json_schema
 from corpact.meeting.register import parse_shares
@@ -21,6 +27,8 @@ from corpact.meeting.result import MeetingResult
 from corpact.meeting.schemas import register_json_schema, votes_json_schema
 from corpact.meeting.standards import JSON_PERCENT_PLACES, compare, percent_string, percent_text
 from corpact.meeting.standards import TestResult as StandardTest
+from corpact.store import JournalStore
+from corpact.timeutil import parse_instant, zone
 
 app = new_app("Stockholder meetings: validate, tabulate, certify results.")
 
@@ -84,7 +92,18 @@ def tabulate_command(
 ) -> None:
     """Tabulate a meeting: quorum, every proposal under its standard, the inspector's findings."""
     result = _load(meeting_file, register_file, votes_file)
+    _emit(result, section, output_format, output, (report_file, item_507_file, press_file))
+
+
+def _emit(
+    result: MeetingResult,
+    section: Section,
+    output_format: OutputFormat,
+    output: Path | None,
+    extras: tuple[Path | None, Path | None, Path | None] = (None, None, None),
+) -> None:
     text = _render(result, section, output_format)
+    report_file, item_507_file, press_file = extras
     for path, extra in (
         (report_file, report_text),
         (item_507_file, item_507_text),
@@ -273,9 +292,171 @@ def schema_command(
     write_out(dumps(schemas[which]()))
 
 
+# -- the meeting on the journal -----------------------------------------------------------------
+
+Db = Annotated[
+    str | None,
+    typer.Option("--db", help="database URL (default: env CORPACT_DB, else sqlite:///corpact.db)"),
+]
+Key = Annotated[
+    Path | None,
+    typer.Option(
+        "--signing-key",
+        help="signer key file: sign a checkpoint after the command (default: env "
+        "CORPACT_SIGNING_KEY_FILE)",
+    ),
+]
+MeetingId = Annotated[str, typer.Argument(help="meeting id, as in the meeting file")]
+RegisterOption = Annotated[
+    Path,
+    typer.Option(
+        "--register", help="the record-date register the meeting was opened on (CSV; checked)"
+    ),
+]
+
+
+@contextmanager
+def _desk(db: str | None, signing_key: Path | None) -> Iterator[MeetingDesk]:
+    signer = Signer.from_file(signing_key) if signing_key is not None else None
+    with JournalStore.open(db, signer=signer) as store:
+        yield MeetingDesk(store)
+
+
+def _recorded(desk: MeetingDesk, receipt: Receipt, what: str) -> None:
+    status = "recorded" if receipt.status == "created" else "already recorded (same payload)"
+    typer.echo(
+        f"{what}: {status} as journal entry #{receipt.index} (key {receipt.idempotency_key})"
+    )
+    _checkpoint(desk)
+
+
+def _checkpoint(desk: MeetingDesk) -> None:
+    if desk.store.signer is not None:
+        note = desk.store.sign_checkpoint()
+        typer.echo(f"checkpoint signed at tree size {note.splitlines()[1]}")
+
+
+def _instant(desk: MeetingDesk, meeting_id: str, text: str, field: str) -> datetime:
+    meeting = desk.state(meeting_id).tabulation_meeting()
+    return parse_instant(text, zone(meeting.time_zone), field=field)
+
+
+@app.command("open")
+def open_command(
+    meeting_file: Path = typer.Argument(..., metavar="MEETING", help="meeting file (YAML)"),
+    register_file: Path = typer.Argument(..., metavar="REGISTER", help="record-date register CSV"),
+    at: str | None = typer.Option(
+        None, "--at", help="ISO time (meeting's zone if no offset); default: end of record date"
+    ),
+    db: Db = None,
+    signing_key: Key = None,
+) -> None:
+    """Open a meeting on the journal: its file and the register snapshot's SHA-256."""
+    with _desk(db, signing_key) as desk:
+        meeting = load_meeting(meeting_file)
+        moment = None if at is None else parse_instant(at, zone(meeting.time_zone), field="--at")
+        receipt, meeting, register = desk.open(meeting_file, register_file, moment)
+        typer.echo(
+            f"meeting {meeting.meeting_id} ({meeting.issuer}, {meeting.meeting_date}) on the "
+            f"register snapshot {register.content_hash[:16]}... ({register.table.num_rows} rows)"
+        )
+        _recorded(desk, receipt, "opened")
+
+
+@app.command("record")
+def record_command(
+    meeting_id: MeetingId,
+    votes_file: Path = typer.Argument(..., metavar="VOTES", help="vote instructions CSV"),
+    received_at: str | None = typer.Option(
+        None,
+        "--received-at",
+        help="when the file was received: the time recorded for instructions whose own time "
+        "cannot be read (default: the latest time in the file)",
+    ),
+    db: Db = None,
+    signing_key: Key = None,
+) -> None:
+    """Record every instruction of a votes file, readable or not (chunked; re-runs are safe)."""
+    with _desk(db, signing_key) as desk:
+        moment = None
+        if received_at is not None:
+            moment = _instant(desk, meeting_id, received_at, "--received-at")
+        summary = desk.record_file(meeting_id, votes_file, moment)
+        typer.echo(
+            f"{votes_file.name}: {summary.created} instruction(s) recorded, "
+            f"{summary.already_recorded} already in the journal"
+            + (
+                f"; {summary.unreadable} unreadable instruction(s) recorded as received, "
+                "for the inspector's report"
+                if summary.unreadable
+                else ""
+            )
+        )
+        if summary.created:
+            _checkpoint(desk)
+
+
+@app.command("close-polls")
+def close_polls_command(
+    meeting_id: MeetingId,
+    at: str = typer.Option(..., "--at", help="ISO time the chair closed the polls"),
+    db: Db = None,
+    signing_key: Key = None,
+) -> None:
+    """Record the closing of the polls; later instructions are reported, never counted."""
+    with _desk(db, signing_key) as desk:
+        moment = _instant(desk, meeting_id, at, "--at")
+        receipt = desk.close_polls(meeting_id, moment)
+        _recorded(desk, receipt, f"polls closed at {moment.isoformat()}")
+
+
+@app.command("tabulate-journal")
+def tabulate_journal_command(
+    meeting_id: MeetingId,
+    register_file: RegisterOption,
+    output_format: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
+    section: Section = typer.Option(
+        Section.summary, "--section", help="summary (per --format), report, 8k or press"
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write here, not stdout"),
+    db: Db = None,
+) -> None:
+    """Tabulate a meeting from the journal (preliminary until the polls close)."""
+    with _desk(db, None) as desk:
+        result = desk.tabulate(meeting_id, register_file)
+    _emit(result, section, output_format, output)
+
+
+@app.command("certify")
+def certify_command(
+    meeting_id: MeetingId,
+    register_file: RegisterOption,
+    at: str = typer.Option(..., "--at", help="ISO time of the inspector's certification"),
+    db: Db = None,
+    signing_key: Key = None,
+) -> None:
+    """Certify the journal tabulation: its digest and every outcome; the stream is then final."""
+    with _desk(db, signing_key) as desk:
+        moment = _instant(desk, meeting_id, at, "--at")
+        receipt, result = desk.certify(meeting_id, register_file, moment)
+        certified = desk.state(meeting_id).certified or {}
+        typer.echo(
+            f"result SHA-256 {certified.get('result_sha256')} (of `corpact meeting "
+            f"tabulate-journal {meeting_id} --register ... --format json`)"
+        )
+        _recorded(desk, receipt, "results certified")
+    _emit(result, Section.summary, OutputFormat.table, None)
+
+
+JOURNAL_DB = "sqlite:///level3-2007.db"
+
+
 def demo_steps() -> list[DemoStep]:
     folder = examples_root() / EXAMPLE
     files = [str(folder / "meeting.yaml"), str(folder / "register.csv"), str(folder / "votes.csv")]
+    db = ["--db", JOURNAL_DB]
+    meeting_id = "level3-2007-annual"
+    register = ["--register", str(folder / "register.csv")]
     return [
         DemoStep(
             "Level 3 2007 annual meeting (synthetic register and votes): tabulation",
@@ -284,6 +465,18 @@ def demo_steps() -> list[DemoStep]:
         DemoStep(
             "Level 3 2007: Form 8-K Item 5.07-style text",
             ["meeting", "tabulate", *files, "--section", "8k"],
+        ),
+        DemoStep(
+            "Level 3 2007: the result as JSON, which the split example reads its authority from",
+            [
+                "meeting",
+                "tabulate",
+                *files,
+                "--format",
+                "json",
+                "--output",
+                str(folder / "result.json"),
+            ],
         ),
         DemoStep(
             "Outcome calculator: UBX 2022 reverse split, majority of outstanding",
@@ -303,5 +496,21 @@ def demo_steps() -> list[DemoStep]:
                 "--format",
                 "json",
             ],
+        ),
+        DemoStep(
+            "The same meeting on a journal: open it on its file and register snapshot",
+            ["meeting", "open", files[0], files[1], *db],
+        ),
+        DemoStep(
+            "Record every instruction received (re-running the file changes nothing)",
+            ["meeting", "record", meeting_id, files[2], *db],
+        ),
+        DemoStep(
+            "The chair closes the polls",
+            ["meeting", "close-polls", meeting_id, "--at", "2007-05-24T10:30", *db],
+        ),
+        DemoStep(
+            "The inspector certifies the tabulation of the journal (same counts as the file)",
+            ["meeting", "certify", meeting_id, *register, "--at", "2007-05-24T12:00", *db],
         ),
     ]

@@ -21,6 +21,7 @@ from corpact.cli.common import (
     write_out,
 )
 from corpact.errors import InputError
+from corpact.journal.keys import Signer
 from corpact.split import (
     EVENT_KIND,
     SplitResult,
@@ -32,6 +33,8 @@ from corpact.split import (
     register_csv,
 )
 from corpact.split.arith import fraction_text
+from corpact.split.journaling import SplitDesk
+from corpact.store import JournalStore
 
 app = new_app("Share splits on the register: apply a reverse or forward split.")
 
@@ -82,11 +85,21 @@ def apply_command(
     executed: list[Path] = typer.Option(
         [], "--executed", help="a prior split.executed event (JSON); its authority is consumed"
     ),
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        help="record the split.executed event on this journal (a second execution of the "
+        "authority found there is refused); without it the split is only computed",
+    ),
+    signing_key: Path | None = typer.Option(
+        None, "--signing-key", help="with --db: sign a checkpoint after recording"
+    ),
 ) -> None:
     """Execute the split on the register and report before/after, cash and the journal."""
     terms = load_split(split_file)
     register = load_register(register_file)
     result = apply_split(terms, register, executed_authorities=_consumed(executed))
+    journaled = _journal(result, db, signing_key) if db is not None else []
     if output_dir is not None:
         _write_outputs(result, output_dir)
     if output_format is OutputFormat.json:
@@ -95,10 +108,28 @@ def apply_command(
         write_out(_classes_csv(result))
     else:
         _print_tables(result)
+    for line in journaled:
+        typer.echo(line, err=output_format is not OutputFormat.table)
     if output_dir is not None:
         typer.echo(
             f"wrote register.csv, payments.csv, report.json, event.json to {output_dir}", err=True
         )
+
+
+def _journal(result: SplitResult, db: str, signing_key: Path | None) -> list[str]:
+    """Record the execution before any file is written: a refusal leaves no trace."""
+    signer = Signer.from_file(signing_key) if signing_key is not None else None
+    with JournalStore.open(db, signer=signer) as store:
+        receipt = SplitDesk(store).execute(result)
+        status = "recorded" if receipt.status == "created" else "already recorded (same payload)"
+        lines = [
+            f"journal: {EVENT_KIND} {status} as entry #{receipt.index} "
+            f"(key {receipt.idempotency_key})"
+        ]
+        if store.signer is not None:
+            note = store.sign_checkpoint()
+            lines.append(f"checkpoint signed at tree size {note.splitlines()[1]}")
+    return lines
 
 
 def _consumed(paths: list[Path]) -> set[str]:
@@ -278,9 +309,14 @@ def _awards_table(result: SplitResult) -> Table:
     return table
 
 
+RECEIPT_KEY = "level3-2007-annual/reverse-split:executed:1-for-15:2008-02-01"
+
+
 def demo_steps() -> list[DemoStep]:
     folder = examples_root() / "level3-2007-split"
     split_file, register = str(folder / "split.yaml"), str(folder / "register.csv")
+    db = ["--db", "sqlite:///level3-2007.db"]
+    keys = "keys-2007/corpact_journal"
     return [
         DemoStep(
             "Split: check the Level 3 2007 authority and a synthetic register",
@@ -289,5 +325,39 @@ def demo_steps() -> list[DemoStep]:
         DemoStep(
             "Split: exercise it at 1-for-15 on the synthetic register",
             ["split", "apply", split_file, register],
+        ),
+        DemoStep(
+            "Split on the journal of the 2007 meeting: a signing key, then the execution",
+            ["audit", "keygen", "corpact/journal", "--out", "keys-2007"],
+        ),
+        DemoStep(
+            "",
+            [
+                "split",
+                "apply",
+                split_file,
+                register,
+                "--format",
+                "csv",
+                *db,
+                "--signing-key",
+                f"{keys}.key",
+            ],
+        ),
+        DemoStep(
+            "Export the journal (meeting and split) and verify it offline",
+            ["audit", "export", "level3-2007.jsonl", *db, "--signing-key", f"{keys}.key"],
+        ),
+        DemoStep(
+            "",
+            ["audit", "verify", "--export", "level3-2007.jsonl", "--public-key", f"{keys}.pub"],
+        ),
+        DemoStep(
+            "The transfer agent's proof that the execution is in the journal",
+            ["audit", "receipt", RECEIPT_KEY, "--out", "receipt-split.json", *db],
+        ),
+        DemoStep(
+            "",
+            ["audit", "verify", "--receipt", "receipt-split.json", "--public-key", f"{keys}.pub"],
         ),
     ]

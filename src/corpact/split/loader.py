@@ -298,6 +298,8 @@ def _authority_from_proposal(data: dict[str, Any], index: int, source: str) -> S
         expires_at_meeting=None,
         expiry_meeting_date=None,
         delegate=str(grant.get("delegate") or "board"),
+        meeting_id=meeting_id,
+        proposal_id=str(proposal["id"]),
     )
 
 

@@ -48,6 +48,9 @@ class SplitAuthority:
     expires_at_meeting: str | None
     expiry_meeting_date: date | None
     delegate: str
+    # Set when a tabulated meeting granted the authority: its certification can be checked.
+    meeting_id: str | None = None
+    proposal_id: str | None = None
 
     def allows(self, ratio: SplitRatio) -> bool:
         if self.ratios is not None:
