@@ -19,7 +19,7 @@ from corpact.tender.instructions import ledger_from_csv
 from corpact.tender.payments import PaymentRounding, payment_run
 from corpact.tender.payments_render import payments_csv, payments_json_text, print_payments
 from corpact.tender.render import print_table, results_csv, results_json_text
-from corpact.tender.service import final_expiration, run_offer
+from corpact.tender.service import OfferRun, final_expiration, run_offer
 from corpact.tender.terms_file import load_terms
 from corpact.timeutil import parse_date, parse_instant
 
@@ -62,14 +62,7 @@ def results(
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
 ) -> None:
     """Results to date: the published table, acceptance and proration as of a moment."""
-    terms, amendments = load_terms(offer)
-    ledger = ledger_from_csv(terms, amendments, instructions)
-    moment = (
-        parse_instant(as_of, terms.time_zone, field="--as-of")
-        if as_of is not None
-        else final_expiration(terms, amendments)
-    )
-    run = run_offer(terms, amendments, ledger, moment)
+    run = _run_from_files(offer, instructions, as_of)
     if output_format is OutputFormat.json:
         write_out(results_json_text(run.results))
     elif output_format is OutputFormat.csv:
@@ -99,17 +92,11 @@ def payments(
     ] = None,
 ) -> None:
     """Payments per accepted instruction: consideration, early tender payment, accrued interest."""
-    terms, amendments = load_terms(offer)
-    ledger = ledger_from_csv(terms, amendments, instructions)
-    moment = (
-        parse_instant(as_of, terms.time_zone, field="--as-of")
-        if as_of is not None
-        else final_expiration(terms, amendments)
-    )
+    run = _run_from_files(offer, instructions, as_of)
+    terms, moment = run.terms, run.allocation.as_of
     override = (
         None if settlement_date is None else parse_date(settlement_date, field="--settlement-date")
     )
-    run = run_offer(terms, amendments, ledger, moment)
     payment = payment_run(run.allocation, rounding, override)
     if output_format is OutputFormat.json:
         text = payments_json_text(payment)
@@ -127,6 +114,19 @@ def payments(
     else:
         output.write_text(text)
         typer.echo(f"wrote {len(payment.lines)} payment(s) to {output}")
+
+
+def _run_from_files(offer: Path, instructions: Path, as_of: str | None) -> OfferRun:
+    """Terms and instructions read and checked, then the offer as of `as_of` (default: the
+    expiration after every amendment)."""
+    terms, amendments = load_terms(offer)
+    ledger = ledger_from_csv(terms, amendments, instructions)
+    moment = (
+        parse_instant(as_of, terms.time_zone, field="--as-of")
+        if as_of is not None
+        else final_expiration(terms, amendments)
+    )
+    return run_offer(terms, amendments, ledger, moment)
 
 
 def demo_steps() -> list[DemoStep]:
