@@ -505,6 +505,7 @@ def demo_steps() -> list[DemoStep]:
             "Record every instruction received (re-running the file changes nothing)",
             ["meeting", "record", meeting_id, files[2], *db],
         ),
+        DemoStep("", ["meeting", "record", meeting_id, files[2], *db]),
         DemoStep(
             "The chair closes the polls",
             ["meeting", "close-polls", meeting_id, "--at", "2007-05-24T10:30", *db],
