@@ -545,7 +545,13 @@ class MeetingDesk:
         stream = stream_of(meeting_id)
 
         def guard(prior: Sequence[StoredEvent], new: Sequence[NewEvent]) -> None:
-            mine = [e for e in prior if e.stream == stream]
+            # `prior` holds the streams of `new` only; every event a desk appends is in one
+            # stream, so no copy is needed (a million-vote stream is not filtered per chunk).
+            mine = (
+                prior
+                if all(e.stream == stream for e in new)
+                else [e for e in prior if e.stream == stream]
+            )
             if expect_size is not None and len(mine) != expect_size:
                 raise LifecycleError(
                     f"meeting {meeting_id!r} received events while it was being tabulated; "
