@@ -4,12 +4,19 @@ Stages (each a set-at-a-time transformation, so the same expressions scale and c
 distributed Ibis backend):
 
 1. `headers`: one row per instruction; instruction-level rejections (unparseable time, unknown
-   voter, inconsistent lines, after the polls closed).
+   voter, inconsistent lines, after the polls closed), and whether the instruction marks some
+   item on more than one line.
 2. `candidates`: valid instructions x the record-date positions they cover; per position the
    in-person ballot outranks every proxy, then the latest execution time wins.
-3. `marks`: lines of the effective instructions, validated against the proposals, then summed
-   per (position, item) by bucket. Over-marked and over-voted groups go to `reconcile`.
-4. `presence` and `item totals`: voting shares present per class and per (item, class, holder
+3. `line pass`: one pipelined scan of the lines of the effective instructions, validated
+   against the proposals. A plain line (valid, a registered position, the only line of its
+   instruction on that item, within the position) is a (position, item) group on its own, so
+   it is summed straight into per-(item, class) totals; the scan keeps only the ids of the
+   other lines.
+4. `exceptions`: those other lines (rejected marks, nominee positions, items marked twice,
+   over-votes) are read back by id and summed per (position, item); over-marked and over-voted
+   groups go to `reconcile`.
+5. `presence` and `item totals`: voting shares present per class and per (item, class, holder
    type), from which broker non-votes and not-voted shares are derived by subtraction.
 
 Share quantities stay `DECIMAL(38, 6)` end to end; nothing is ever a float.
@@ -39,6 +46,21 @@ MARK_KEYS = ("pos_id", "proposal_id", "item_id")
 # Attributes of a position, functionally dependent on pos_id: carried through aggregations.
 POSITION_ATTRIBUTES = ("voter", "pos_class", "holder_type", "pos_shares")
 ITEM_SLOTS = 1 << 16  # group key = pos_id * ITEM_SLOTS + item key
+# An instruction's items as bits (item key mod 63 of a BIGINT): the sum of the bits exceeds
+# their OR exactly when some bit repeats, so a repeated item is never missed (past 63 items
+# two items may share a bit, which only sends more lines down the general path).
+ITEM_BITS = 63
+PLAIN_ROW = -1  # line-pass key of the per-(item, class, choice) totals of plain lines
+CHOICE_CODES = {choice: code for code, choice in enumerate(CHOICE_BUCKET)}
+# A proposal item packed in one BIGINT by a CASE over the (few) agenda items, which is cheaper
+# than joining every line to the dimension tables: item key (bits 0-15), the choices its
+# ballot offers (one bit per choice code from bit 16) and the classes entitled to vote on it
+# (one bit per class from bit 24).
+ITEM_KEY_MASK = 0xFFFF
+CHOICE_SHIFT = 16
+CLASS_SHIFT = 24
+MAX_FAST_CLASSES = 63 - CLASS_SHIFT
+SHARES_TYPE_NAME = f"decimal({SHARES_TYPE.precision}, {SHARES_TYPE.scale})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +95,7 @@ def _dimensions(meeting: Meeting) -> dict[str, pa.Table]:
                 "d_choice_proposal": p.proposal_id,
                 "d_choice": c,
                 "d_bucket": CHOICE_BUCKET[c],
-                "d_choice_code": list(CHOICE_BUCKET).index(c),
+                "d_choice_code": CHOICE_CODES[c],
             }
             for c in choices
         ]
@@ -106,9 +128,33 @@ def _dimensions(meeting: Meeting) -> dict[str, pa.Table]:
             [{"n_class_key": k, "pos_class": c.class_id} for k, c in enumerate(meeting.classes)]
         ),
         "allowed": pa.Table.from_pylist(allowed),
+        "choice_buckets": pa.table(
+            {"c_code": list(CHOICE_CODES.values()), "c_bucket": list(CHOICE_BUCKET.values())}
+        ),
         "entitled": pa.Table.from_pylist(entitled),
         "cutoffs": pa.Table.from_pylist(deadline),
     }
+
+
+def _row_ids(count: int) -> pa.ChunkedArray:
+    """0, 1, ..., count - 1 without a Python loop: the scans name exception lines by index."""
+    ones = pc.fill_null(pa.nulls(count, pa.int64()), 1)
+    return pa.chunked_array([pc.subtract(pc.cumulative_sum(ones), 1)], pa.int64())
+
+
+def _item_codes(meeting: Meeting, items: pa.Table) -> dict[str, dict[str, int]]:
+    """proposal -> item -> packed item code (see `ITEM_KEY_MASK`); keys as in `items`."""
+    class_keys = {c.class_id: k for k, c in enumerate(meeting.classes)}
+    proposals = {p.proposal_id: p for p in meeting.proposals}
+    codes: dict[str, dict[str, int]] = {}
+    for row in items.to_pylist():
+        proposal = proposals[row["d_item_proposal"]]
+        choices = sum(1 << CHOICE_CODES[c] for c in proposal.allowed_choices)
+        classes = sum(1 << class_keys[c] for c in proposal.classes if c in class_keys)
+        check(row["d_item_key"] <= ITEM_KEY_MASK, "too many items on the agenda")
+        code = row["d_item_key"] | choices << CHOICE_SHIFT | classes << CLASS_SHIFT
+        codes.setdefault(proposal.proposal_id, {})[row["d_item"]] = code
+    return codes
 
 
 class Pipeline:
@@ -119,13 +165,16 @@ class Pipeline:
         self.con = ibis.duckdb.connect()
         dims = _dimensions(meeting)
         self.dims = {name: ibis.memtable(table) for name, table in dims.items()}
-        self.lines = ibis.memtable(votes.table)
+        self.class_count = len(meeting.classes)
+        self.item_codes = _item_codes(meeting, dims["items"])
+        self.line_table = votes.table.append_column("row_id", _row_ids(votes.table.num_rows))
+        self.lines = ibis.memtable(self.line_table)
         class_keys = pc.index_in(
             register.table.column("class_id"),
             value_set=pa.array([c.class_id for c in meeting.classes]),
         )
         numbered = register.table.append_column(
-            "pos_id", pa.array(range(register.table.num_rows), pa.int64())
+            "pos_id", _row_ids(register.table.num_rows)
         ).append_column("class_key", class_keys.cast(pa.int64()))
         self.positions = ibis.memtable(numbered)
 
@@ -137,18 +186,32 @@ class Pipeline:
         return rows
 
     def headers(self) -> ir.Table:
+        """One row per instruction. The lines are first grouped by (instruction, voter, channel,
+        class), which is as cheap as grouping by instruction alone; the string minima and maxima
+        that expose inconsistent lines are then taken over those few combinations."""
         lines = self.lines
-        h = lines.group_by("instruction_id").aggregate(
-            voter=lines.voter.max(),
-            voter_min=lines.voter.min(),
+        item_bit = ibis.literal(1).cast("int64") << (self.item_key(lines) % ITEM_BITS)
+        combos = lines.group_by(["instruction_id", "voter", "channel", "class_id"]).aggregate(
             at=lines.executed_us.max(),
             at_min=lines.executed_us.min(),
-            channel=lines.channel.max(),
-            channel_min=lines.channel.min(),
-            cls=lines.class_id.max(),
-            cls_min=lines.class_id.min(),
             header_error=lines.header_error.max(),
             first_line=lines.line_no.min(),
+            item_bits_sum=item_bit.sum(),
+            item_bits_or=item_bit.bit_or(),
+        )
+        h = combos.group_by("instruction_id").aggregate(
+            voter=combos.voter.max(),
+            voter_min=combos.voter.min(),
+            at=combos.at.max(),
+            at_min=combos.at_min.min(),
+            channel=combos.channel.max(),
+            channel_min=combos.channel.min(),
+            cls=combos.class_id.max(),
+            cls_min=combos.class_id.min(),
+            header_error=combos.header_error.max(),
+            first_line=combos.first_line.min(),
+            item_bits_sum=combos.item_bits_sum.sum(),
+            item_bits_or=combos.item_bits_or.bit_or(),
         )
         pos = self.positions
         holders = pos.group_by(known_voter=pos.holder_id).aggregate(n_classes=pos.count())
@@ -180,6 +243,7 @@ class Pipeline:
             "first_line",
             cutoff_us=h.d_cutoff_us,
             reason=reason,
+            multi_mark=(h.item_bits_sum != h.item_bits_or).fill_null(False),
         )
 
     def candidates(self, headers: ir.Table) -> ir.Table:
@@ -190,18 +254,22 @@ class Pipeline:
             [valid.voter == pos.holder_id, (valid.cls == "") | (valid.cls == pos.class_id)],
         )
         rank = ibis.ifelse(cand.channel == "in_person", IN_PERSON_RANK, 0) + cand.at
-        cand = cand.select(
-            "instruction_id",
-            "voter",
-            "channel",
-            "at",
-            "first_line",
-            pos_class=cand.class_id,
-            pos_shares=cand.shares,
-            holder_type=cand.holder_type,
-            pos_id=cand.pos_id,
-            class_key=cand.class_key,
-            rank=rank,
+        cand = self.materialize(
+            "claims",
+            cand.select(
+                "instruction_id",
+                "voter",
+                "channel",
+                "at",
+                "first_line",
+                "multi_mark",
+                pos_class=cand.class_id,
+                pos_shares=cand.shares,
+                holder_type=cand.holder_type,
+                pos_id=cand.pos_id,
+                class_key=cand.class_key,
+                rank=rank,
+            ),
         )
         best = cand.group_by(["voter", "pos_class"]).aggregate(best=cand.rank.max())
         cand = cand.join(best, ["voter", "pos_class"])
@@ -213,9 +281,52 @@ class Pipeline:
         cand = cand.join(top_count, ["voter", "pos_class"])
         return cand.mutate(is_top=cand.rank == cand.best)
 
-    def marks(self, effective: ir.Table) -> tuple[ir.Table, ir.Table]:
-        """Lines of effective instructions with a rejection reason, and their (position, item)."""
-        lines = self.lines
+    def item_code(self, t: ir.Table) -> ir.IntegerValue:
+        """Packed code of the line's (proposal, item), null when the agenda has no such item."""
+        by_proposal = [
+            (
+                t.proposal_id == proposal_id,
+                ibis.cases(*((t.item_id == item, code) for item, code in items.items())),
+            )
+            for proposal_id, items in self.item_codes.items()
+        ]
+        if not by_proposal:
+            return ibis.null("int64")
+        code: ir.IntegerValue = ibis.cases(*by_proposal).cast("int64")
+        return code
+
+    def item_key(self, t: ir.Table) -> ir.IntegerValue:
+        return self.item_code(t) & ITEM_KEY_MASK
+
+    def plain(self, el: ir.Table, code: ir.IntegerValue, qty: ir.Value) -> ir.BooleanValue:
+        """A line that is a whole (position, item) group and counts as marked: a valid choice
+        offered on a known item, by an entitled registered position, on an instruction that
+        marks the item once, within the position. Null anywhere makes it not plain."""
+        if self.class_count > MAX_FAST_CLASSES:
+            return ibis.literal(False)
+        choice = self.choice_code(el)
+        offered = ((code >> (choice + CHOICE_SHIFT)) & 1) == 1
+        entitled = ((code >> (el.class_key + CLASS_SHIFT)) & 1) == 1
+        plain: ir.BooleanValue = (
+            offered
+            & entitled
+            & el.line_error.isnull()
+            & (el.shares.isnull() | (el.shares >= 0))
+            & ~el.discretionary
+            & ~el.multi_mark
+            & (el.holder_type == "registered")
+            & (qty <= el.pos_shares)
+        ).fill_null(False)
+        return plain
+
+    @staticmethod
+    def choice_code(t: ir.Table) -> ir.IntegerValue:
+        code: ir.IntegerValue = ibis.cases(
+            *((t.choice == choice, code) for choice, code in CHOICE_CODES.items())
+        ).cast("int64")
+        return code
+
+    def _with_positions(self, lines: ir.Table, effective: ir.Table) -> ir.Table:
         eff = effective.select(
             e_instruction="instruction_id",
             pos_id="pos_id",
@@ -223,9 +334,16 @@ class Pipeline:
             pos_class="pos_class",
             pos_shares="pos_shares",
             holder_type="holder_type",
+            multi_mark="multi_mark",
         )
+        return lines.join(eff, lines.instruction_id == eff.e_instruction)
+
+    def line_view(self, lines: ir.Table, effective: ir.Table) -> ir.Table:
+        """Lines of effective instructions, one row per position covered, with a rejection
+        reason and the quantity counted (joined to the dimension tables: for the few
+        exception lines)."""
         d = self.dims
-        el = lines.join(eff, lines.instruction_id == eff.e_instruction)
+        el = self._with_positions(lines, effective)
         el = el.left_join(d["proposals"], el.proposal_id == d["proposals"].d_proposal)
         el = el.left_join(
             d["items"],
@@ -258,24 +376,82 @@ class Pipeline:
             (el.discretionary & ~el.d_routine, "discretionary_on_non_routine"),
             else_=ibis.null(str),
         )
-        el = el.mutate(
+        qty = ibis.coalesce(el.shares, el.pos_shares)
+        return el.mutate(
             reason=reason,
-            qty=ibis.coalesce(el.shares, el.pos_shares),
+            qty=qty,
             item_known=el.d_item.notnull() & el.d_ent_class.notnull(),
+            plain=self.plain(el, self.item_code(el), qty),
         )
-        return el, self._groups(el)
+
+    def line_pass(self, lines: ir.Table, effective: ir.Table) -> ir.Table:
+        """One scan of the lines of the effective instructions: plain lines summed per (item,
+        class, choice), every other line kept as its (row, position) key."""
+        el = self._with_positions(lines, effective)
+        code = self.item_code(el)
+        qty = ibis.coalesce(el.shares, el.pos_shares)
+        plain = self.plain(el, code, qty)
+        slot = ((code & ITEM_KEY_MASK) * self.class_count + el.class_key) * len(
+            CHOICE_CODES
+        ) + self.choice_code(el)
+        return el.group_by(
+            key_row=ibis.ifelse(plain, PLAIN_ROW, el.row_id),
+            key_slot=ibis.ifelse(plain, slot, el.pos_id),
+        ).aggregate(q=qty.sum(), marked=el.pos_shares.sum(), marked_positions=el.count())
+
+    def exception_lines(self, scan: ir.Table) -> ir.Table:
+        """The lines the line pass did not total, read back by row index."""
+        ids = scan.filter(scan.key_row != PLAIN_ROW).select(row_id=scan.key_row).distinct()
+        rows = self.con.to_pyarrow(ids.order_by("row_id")).column("row_id")
+        return ibis.memtable(self.line_table.take(rows))
+
+    def plain_totals(self, scan: ir.Table) -> ir.Table:
+        """The line pass totals of plain lines per (item, class), by bucket."""
+        plain = scan.filter(scan.key_row == PLAIN_ROW)
+        choices = len(CHOICE_CODES)
+        plain = plain.mutate(
+            choice_code=plain.key_slot % choices,
+            item_key=plain.key_slot // choices // self.class_count,
+            class_key=plain.key_slot // choices % self.class_count,
+        )
+        d = self.dims
+        names, classes, buckets = d["item_names"], d["class_names"], d["choice_buckets"]
+        plain = (
+            plain.join(names, plain.item_key == names.n_item_key)
+            .join(classes, plain.class_key == classes.n_class_key)
+            .join(buckets, plain.choice_code == buckets.c_code)
+        )
+        sums = plain.group_by(["proposal_id", "item_id", "pos_class"]).aggregate(
+            **{f"q_{b}": plain.q.sum(where=plain.c_bucket == b) for b in Q_BUCKETS},
+            voted=plain.q.sum(),
+            marked=plain.marked.sum(),
+            marked_positions=plain.marked_positions.sum(),
+        )
+        zero = ibis.literal(Decimal(0), type=SHARES_TYPE_NAME)
+        return sums.select(
+            "proposal_id",
+            "item_id",
+            "pos_class",
+            holder_type=ibis.literal("registered"),
+            **{c: sums[c].fill_null(zero).cast(SHARES_TYPE_NAME) for c in Q_COLUMNS},
+            q_bnv=zero,
+            voted=sums.voted.cast(SHARES_TYPE_NAME),
+            marked=sums.marked.cast(SHARES_TYPE_NAME),
+            marked_positions=sums.marked_positions.cast("int64"),
+        )
 
     def _groups(self, el: ir.Table) -> ir.Table:
-        """Sum each (position, item) by bucket. One integer key keeps the big hash aggregate
+        """Sum each (position, item) by bucket. One integer key keeps the hash aggregate
         cheap; names come back from the small dimension tables afterwards."""
-        ok = el.reason.isnull()
-        full = ok & el.shares.isnull()
+        known = el.filter(el.item_known)
+        ok = known.reason.isnull()
+        full = ok & known.shares.isnull()
         zero = ibis.literal(Decimal(0), type=SHARES_TYPE_NAME)
         sums = {
-            f"q_{bucket}": el.qty.sum(where=ok & (el.d_bucket == bucket)).fill_null(zero)
-            for bucket in Q_BUCKETS
+            f"q_{bucket}": known.qty.sum(where=ok & (known.d_bucket == bucket)).fill_null(zero)
+            for bucket in (*Q_BUCKETS, "broker_non_vote")
         }
-        known = el.filter(el.item_known)
+        sums["q_bnv"] = sums.pop("q_broker_non_vote")
         known = known.mutate(
             group_key=known.pos_id * ITEM_SLOTS + known.d_item_key,
             nominee_flag=ibis.ifelse(known.holder_type == "nominee", 1, 0),
@@ -285,7 +461,6 @@ class Pipeline:
             nominee_flag=known.nominee_flag.max(),
             class_key=known.class_key.max(),
             **sums,
-            q_bnv=el.qty.sum(where=ok & (el.d_bucket == "broker_non_vote")).fill_null(zero),
             full_min=known.d_choice_code.min(where=full),
             full_max=known.d_choice_code.max(where=full),
         )
@@ -310,9 +485,6 @@ class Pipeline:
         )
 
 
-SHARES_TYPE_NAME = f"decimal({SHARES_TYPE.precision}, {SHARES_TYPE.scale})"
-
-
 def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
     """Run every stage; same-time ties and over-votes are settled by `reconcile` rules."""
     p = Pipeline(meeting, register, votes)
@@ -325,28 +497,13 @@ def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
         ids = ibis.memtable(pa.table({"tie_id": sorted({r["instruction_id"] for r in tie_rows})}))
         tie_lines = p.fetch(p.lines.semi_join(ids, p.lines.instruction_id == ids.tie_id))
     ties = classify_ties(tie_rows, tie_lines)
-    winners = ties.winners
-    effective = cand.filter(cand.is_top & (cand.n_top == 1))
-    if winners:
-        keep = ibis.memtable(pa.Table.from_pylist(winners)).select(
-            w_instruction="instruction_id", w_voter="voter", w_class="pos_class"
-        )
-        tied = cand.filter(cand.is_top & (cand.n_top > 1))
-        resolved = tied.semi_join(
-            keep,
-            [
-                tied.instruction_id == keep.w_instruction,
-                tied.voter == keep.w_voter,
-                tied.pos_class == keep.w_class,
-            ],
-        )
-        effective = effective.union(resolved)
-    effective = p.materialize("effective", effective)
-    revoked = p.fetch(_revocations(cand, effective))
-    el, groups = p.marks(effective)
-    groups = p.materialize("groups", groups)
+    effective, lost = _effective(p, cand, ties)
+    revoked = p.fetch(_revocations(lost, effective))
+    scan = p.materialize("line_pass", p.line_pass(p.lines, effective))
+    exceptions = p.line_view(p.exception_lines(scan), effective)
+    exceptions = p.materialize("exceptions", exceptions.filter(~exceptions.plain))
     rejected_lines = p.fetch(
-        el.filter(el.reason.notnull()).select(
+        exceptions.filter(exceptions.reason.notnull()).select(
             "line_no",
             "instruction_id",
             "voter",
@@ -358,9 +515,60 @@ def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
             "reason",
         )
     )
+    final, fixed_rejections, adjustments = _reconciled_groups(p, exceptions)
+    totals = _totals(p, final, effective, scan)
+    return Stage(
+        rejected_instructions=rejected_instructions,
+        rejected_lines=rejected_lines + fixed_rejections,
+        ties=ties,
+        revoked=revoked,
+        adjustments=adjustments,
+        **totals,
+    )
+
+
+def _effective(p: Pipeline, cand: ir.Table, ties: TieOutcome) -> tuple[ir.Table, ir.Table]:
+    """The one counted instruction per position, and the candidates that lost."""
+    top = cand.is_top
+    effective = cand.filter(top & (cand.n_top == 1))
+    tied = cand.filter(top & (cand.n_top > 1))
+    lost = cand.filter(~top)
+    if ties.winners:
+        keep = ibis.memtable(pa.Table.from_pylist(ties.winners)).select(
+            w_instruction="instruction_id", w_voter="voter", w_class="pos_class"
+        )
+        matched = [
+            tied.instruction_id == keep.w_instruction,
+            tied.voter == keep.w_voter,
+            tied.pos_class == keep.w_class,
+        ]
+        effective = effective.union(tied.semi_join(keep, matched))
+        lost = lost.union(tied.anti_join(keep, matched))
+    else:
+        lost = lost.union(tied)
+    effective = effective.select(
+        "instruction_id",
+        "voter",
+        "channel",
+        "pos_class",
+        "pos_shares",
+        "holder_type",
+        "pos_id",
+        "class_key",
+        "multi_mark",
+    )
+    return p.materialize("effective", effective), lost
+
+
+def _reconciled_groups(
+    p: Pipeline, exceptions: ir.Table
+) -> tuple[ir.Table, list[dict[str, Any]], list[dict[str, Any]]]:
+    """(Position, item) groups of the exception lines, over-marks and over-votes settled."""
+    groups = p.materialize("groups", p._groups(exceptions))
     bad_keys = groups.filter(groups.bad).select(*MARK_KEYS)
     bad_lines: list[dict[str, Any]] = []
     if p.fetch(bad_keys.aggregate(n=bad_keys.count()))[0]["n"]:
+        el = exceptions
         bad_lines = p.fetch(
             el.filter(el.reason.isnull() & el.item_known)
             .semi_join(bad_keys, [el[k] == bad_keys[k] for k in MARK_KEYS])
@@ -375,32 +583,16 @@ def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
                 "d_bucket",
             )
         )
-    fixed = reconcile_groups(bad_lines, meeting.over_vote_policy)
+    fixed = reconcile_groups(bad_lines, p.meeting.over_vote_policy)
     final = groups.filter(~groups.bad).drop("bad", "full_min", "full_max")
     if fixed.groups:
         final = final.union(_as_groups(fixed.groups, final.schema()))
-    totals = _totals(p, final, effective)
-    return Stage(
-        rejected_instructions=rejected_instructions,
-        rejected_lines=rejected_lines + fixed.rejections,
-        ties=ties,
-        revoked=revoked,
-        adjustments=fixed.adjustments,
-        **totals,
-    )
+    return p.materialize("final_groups", final), fixed.rejections, fixed.adjustments
 
 
-def _revocations(cand: ir.Table, effective: ir.Table) -> ir.Table:
+def _revocations(lost: ir.Table, effective: ir.Table) -> ir.Table:
     eff = effective.select(
         r_voter="voter", r_class="pos_class", by_instruction="instruction_id", by_channel="channel"
-    )
-    lost = cand.anti_join(
-        effective,
-        [
-            cand.instruction_id == effective.instruction_id,
-            cand.voter == effective.voter,
-            cand.pos_class == effective.pos_class,
-        ],
     )
     lost = lost.left_join(eff, [lost.voter == eff.r_voter, lost.pos_class == eff.r_class])
     return lost.select(
@@ -423,8 +615,9 @@ def _as_groups(rows: list[dict[str, Any]], schema: Any) -> ir.Table:
     return ibis.memtable(table)
 
 
-def _totals(p: Pipeline, final: ir.Table, effective: ir.Table) -> dict[str, Any]:
-    final = p.materialize("final_groups", final)
+def _totals(p: Pipeline, final: ir.Table, effective: ir.Table, scan: ir.Table) -> dict[str, Any]:
+    # Only exception lines can reach a nominee (or any non-registered) position, and a
+    # registered position is present for its whole position, so `final` holds every reach.
     reach = final.group_by(r_pos_id=final.pos_id).aggregate(reach=(final.voted + final.q_bnv).max())
     eff = effective.left_join(reach, effective.pos_id == reach.r_pos_id)
     zero = ibis.literal(Decimal(0), type=SHARES_TYPE_NAME)
@@ -444,12 +637,21 @@ def _totals(p: Pipeline, final: ir.Table, effective: ir.Table) -> dict[str, Any]
     outstanding = p.fetch(
         pos.group_by("class_id").aggregate(outstanding=pos.shares.sum(), holders=pos.count())
     )
-    sums = {c: final[c].sum() for c in (*Q_COLUMNS, "q_bnv", "voted")}
+    keys = ["proposal_id", "item_id", "pos_class", "holder_type"]
+    columns = (*Q_COLUMNS, "q_bnv", "voted")
+    from_groups = final.group_by(keys).aggregate(
+        **{c: final[c].sum().cast(SHARES_TYPE_NAME) for c in columns},
+        marked=final.pos_shares.sum().cast(SHARES_TYPE_NAME),
+        marked_positions=final.count(),
+    )
+    both = from_groups.union(p.plain_totals(scan))
     item_totals = p.fetch(
-        final.group_by(["proposal_id", "item_id", "pos_class", "holder_type"]).aggregate(
-            **sums, marked=final.pos_shares.sum(), marked_positions=final.count()
+        both.group_by(keys).aggregate(
+            **{c: both[c].sum() for c in (*columns, "marked")},
+            marked_positions=both.marked_positions.sum().cast("int64"),
         )
     )
+    # Plain lines are within their positions by definition; reconciled groups are checked.
     over = final.aggregate(worst=(final.voted - final.pos_shares).max())
     max_overcount = p.fetch(over)[0]["worst"]
     check(max_overcount is None or max_overcount <= 0, "a position counted above its shares")
