@@ -214,3 +214,16 @@ def test_reference_yield_from_a_treasury_bid_price() -> None:
     series = terms.series_by_id()["r-4.350-2049"]
     assert series.pricing is not None and series.pricing.reference_yield == Decimal("0.04996")
     assert str(series.total_consideration) == "814.59"
+
+
+def test_results_carry_each_accepted_instructions_accrued_interest() -> None:
+    result = run_cli(
+        "tender", "results", str(OFFER), str(FOLDER / "instructions.csv"), "--format", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["instructions"]
+    first = next(r for r in rows if r["series"] == "l3-11-2008" and r["principal_accepted"] != "0")
+    # 11% notes, 77 days of 30/360 from 15 Sep to 2 Dec 2004.
+    exact = Decimal(first["principal_accepted"]) * Decimal("0.11") * 77 / 360
+    assert first["accrued_interest"] == str(round_half_up_to_cent(exact))
+    assert first["settlement_date"] == "2004-12-02"

@@ -7,11 +7,10 @@ the problems and changes nothing. The store runs the same rules inside its appen
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -329,7 +328,8 @@ def _settle(state: OfferState, payload: Mapping[str, JsonValue], at: datetime) -
     return []
 
 
-_HANDLERS: dict[str, Any] = {
+Handler = Callable[[OfferState, Mapping[str, JsonValue], datetime], list[Problem]]
+_HANDLERS: dict[str, Handler] = {
     Kind.LAUNCHED: _launch,
     Kind.INSTRUCTION: _instruction,
     Kind.WITHDRAWAL: _instruction,

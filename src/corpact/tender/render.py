@@ -14,7 +14,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from corpact.money import to_decimal
+from corpact.money import round_half_up_to_cent, to_decimal
 from corpact.tender.results import ResultsToDate, SeriesRow, factor_text, outstanding_footnote
 
 SYMBOLS = {"USD": "$", "EUR": "EUR", "GBP": "GBP"}
@@ -212,7 +212,8 @@ def results_json(results: ResultsToDate) -> dict[str, Any]:
                 "price_per_1000": str(a.price_per_1000),
                 "tender_offer_consideration": str(a.tender_offer_consideration_amount),
                 "early_tender_payment": str(a.early_tender_payment_amount),
-                "accrued_interest": None,
+                "settlement_date": _settlement(results, a.tender.instruction_id),
+                "accrued_interest": _accrued(results, a.tender.instruction_id),
                 "participant": a.tender.participant,
                 "account": a.tender.account,
                 "reference": a.tender.reference,
@@ -222,6 +223,17 @@ def results_json(results: ResultsToDate) -> dict[str, Any]:
             for a in results.allocation.tenders
         ],
     }
+
+
+def _settlement(results: ResultsToDate, instruction_id: str) -> str | None:
+    found = results.accrued_interest.get(instruction_id)
+    return None if found is None else found[0].isoformat()
+
+
+def _accrued(results: ResultsToDate, instruction_id: str) -> str | None:
+    """Accrued interest to the instruction's settlement date, half-up to the cent."""
+    found = results.accrued_interest.get(instruction_id)
+    return None if found is None else str(round_half_up_to_cent(found[1]))
 
 
 def results_json_text(results: ResultsToDate) -> str:

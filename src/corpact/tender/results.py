@@ -6,14 +6,16 @@ in `render.py`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
 from corpact.money import round_half_up
 from corpact.tender.allocation import Allocation, GroupResult
 from corpact.tender.instructions import InstructionLedger
+from corpact.tender.payments import payment_run
 from corpact.tender.proration import display_factor
 from corpact.tender.terms import OfferTerms, OutstandingBasis, Round, Series
 
@@ -60,6 +62,9 @@ class ResultsToDate:
     rows: tuple[SeriesRow, ...]
     totals: Totals
     allocation: Allocation
+    # Per accepted instruction: (settlement date, exact accrued interest), when the series
+    # has note terms; the amounts a payment run would pay with the consideration.
+    accrued_interest: Mapping[str, tuple[date, Decimal]]
 
 
 def results_to_date(
@@ -95,7 +100,12 @@ def results_to_date(
                 factors=tuple((g.round, g.factor, g.outcome) for g in steps),
             )
         )
-    return ResultsToDate(terms, as_of, tuple(rows), _totals(terms, rows), allocation)
+    accrued = {
+        line.instruction_id: (line.settlement_date, line.accrued_interest)
+        for line in payment_run(allocation).lines
+        if line.accrued_interest_per_1000 is not None
+    }
+    return ResultsToDate(terms, as_of, tuple(rows), _totals(terms, rows), allocation, accrued)
 
 
 def _totals(terms: OfferTerms, rows: list[SeriesRow]) -> Totals:
