@@ -4,18 +4,17 @@ Stages (each a set-at-a-time transformation, so the same expressions scale and c
 distributed Ibis backend):
 
 1. `headers`: one row per instruction; instruction-level rejections (unparseable time, unknown
-   voter, inconsistent lines, after the polls closed), and whether the instruction marks some
-   item on more than one line.
+   voter, inconsistent lines, after the polls closed). The same scan packs each plain
+   instruction into a vote card (`cards`).
 2. `candidates`: valid instructions x the record-date positions they cover; per position the
    in-person ballot outranks every proxy, then the latest execution time wins.
-3. `line pass`: one pipelined scan of the lines of the effective instructions, validated
-   against the proposals. A plain line (valid, a registered position, the only line of its
-   instruction on that item, within the position) is a (position, item) group on its own, so
-   it is summed straight into per-(item, class) totals; the scan keeps only the ids of the
-   other lines.
-4. `exceptions`: those other lines (rejected marks, nominee positions, items marked twice,
-   over-votes) are read back by id and summed per (position, item); over-marked and over-voted
-   groups go to `reconcile`.
+3. `cards`: the effective instructions that are plain cards on registered positions are
+   grouped by card and unpacked into per-(item, class, choice) totals; their lines are never
+   read again.
+4. `exceptions`: the lines of every other effective instruction (nominee positions, split or
+   discretionary votes, rejected marks, items marked twice) are read back by row, validated
+   against the proposals and summed per (position, item); over-marked and over-voted groups go
+   to `reconcile`.
 5. `presence` and `item totals`: voting shares present per class and per (item, class, holder
    type), from which broker non-votes and not-voted shares are derived by subtraction.
 
@@ -34,6 +33,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpact.errors import check
+from corpact.meeting import cards
+from corpact.meeting.cards import CHOICE_CODES
 from corpact.meeting.model import CHOICE_BUCKET, FREQUENCY_CHOICES, Meeting
 from corpact.meeting.reconcile import TieOutcome, classify_ties, reconcile_groups
 from corpact.meeting.register import SHARES_TYPE, Register
@@ -46,20 +47,6 @@ MARK_KEYS = ("pos_id", "proposal_id", "item_id")
 # Attributes of a position, functionally dependent on pos_id: carried through aggregations.
 POSITION_ATTRIBUTES = ("voter", "pos_class", "holder_type", "pos_shares")
 ITEM_SLOTS = 1 << 16  # group key = pos_id * ITEM_SLOTS + item key
-# An instruction's items as bits (item key mod 63 of a BIGINT): the sum of the bits exceeds
-# their OR exactly when some bit repeats, so a repeated item is never missed (past 63 items
-# two items may share a bit, which only sends more lines down the general path).
-ITEM_BITS = 63
-PLAIN_ROW = -1  # line-pass key of the per-(item, class, choice) totals of plain lines
-CHOICE_CODES = {choice: code for code, choice in enumerate(CHOICE_BUCKET)}
-# A proposal item packed in one BIGINT by a CASE over the (few) agenda items, which is cheaper
-# than joining every line to the dimension tables: item key (bits 0-15), the choices its
-# ballot offers (one bit per choice code from bit 16) and the classes entitled to vote on it
-# (one bit per class from bit 24).
-ITEM_KEY_MASK = 0xFFFF
-CHOICE_SHIFT = 16
-CLASS_SHIFT = 24
-MAX_FAST_CLASSES = 63 - CLASS_SHIFT
 SHARES_TYPE_NAME = f"decimal({SHARES_TYPE.precision}, {SHARES_TYPE.scale})"
 
 
@@ -142,21 +129,6 @@ def _row_ids(count: int) -> pa.ChunkedArray:
     return pa.chunked_array([pc.subtract(pc.cumulative_sum(ones), 1)], pa.int64())
 
 
-def _item_codes(meeting: Meeting, items: pa.Table) -> dict[str, dict[str, int]]:
-    """proposal -> item -> packed item code (see `ITEM_KEY_MASK`); keys as in `items`."""
-    class_keys = {c.class_id: k for k, c in enumerate(meeting.classes)}
-    proposals = {p.proposal_id: p for p in meeting.proposals}
-    codes: dict[str, dict[str, int]] = {}
-    for row in items.to_pylist():
-        proposal = proposals[row["d_item_proposal"]]
-        choices = sum(1 << CHOICE_CODES[c] for c in proposal.allowed_choices)
-        classes = sum(1 << class_keys[c] for c in proposal.classes if c in class_keys)
-        check(row["d_item_key"] <= ITEM_KEY_MASK, "too many items on the agenda")
-        code = row["d_item_key"] | choices << CHOICE_SHIFT | classes << CLASS_SHIFT
-        codes.setdefault(proposal.proposal_id, {})[row["d_item"]] = code
-    return codes
-
-
 class Pipeline:
     """One tabulation run on a private in-memory DuckDB connection."""
 
@@ -166,7 +138,7 @@ class Pipeline:
         dims = _dimensions(meeting)
         self.dims = {name: ibis.memtable(table) for name, table in dims.items()}
         self.class_count = len(meeting.classes)
-        self.item_codes = _item_codes(meeting, dims["items"])
+        self.layout = cards.card_layout(meeting, dims["items"])
         self.line_table = votes.table.append_column("row_id", _row_ids(votes.table.num_rows))
         self.lines = ibis.memtable(self.line_table)
         class_keys = pc.index_in(
@@ -190,14 +162,13 @@ class Pipeline:
         class), which is as cheap as grouping by instruction alone; the string minima and maxima
         that expose inconsistent lines are then taken over those few combinations."""
         lines = self.lines
-        item_bit = ibis.literal(1).cast("int64") << (self.item_key(lines) % ITEM_BITS)
+        layout = self.layout
         combos = lines.group_by(["instruction_id", "voter", "channel", "class_id"]).aggregate(
             at=lines.executed_us.max(),
             at_min=lines.executed_us.min(),
             header_error=lines.header_error.max(),
             first_line=lines.line_no.min(),
-            item_bits_sum=item_bit.sum(),
-            item_bits_or=item_bit.bit_or(),
+            **cards.line_aggregates(layout, lines),
         )
         h = combos.group_by("instruction_id").aggregate(
             voter=combos.voter.max(),
@@ -210,8 +181,7 @@ class Pipeline:
             cls_min=combos.class_id.min(),
             header_error=combos.header_error.max(),
             first_line=combos.first_line.min(),
-            item_bits_sum=combos.item_bits_sum.sum(),
-            item_bits_or=combos.item_bits_or.bit_or(),
+            **cards.combined_aggregates(layout, combos),
         )
         pos = self.positions
         holders = pos.group_by(known_voter=pos.holder_id).aggregate(n_classes=pos.count())
@@ -241,9 +211,11 @@ class Pipeline:
             "channel",
             "cls",
             "first_line",
+            "n_lines",
+            "plain_lines",
+            *self.layout.words,
             cutoff_us=h.d_cutoff_us,
             reason=reason,
-            multi_mark=(h.item_bits_sum != h.item_bits_or).fill_null(False),
         )
 
     def candidates(self, headers: ir.Table) -> ir.Table:
@@ -262,7 +234,9 @@ class Pipeline:
                 "channel",
                 "at",
                 "first_line",
-                "multi_mark",
+                "n_lines",
+                "plain_lines",
+                *self.layout.words,
                 pos_class=cand.class_id,
                 pos_shares=cand.shares,
                 holder_type=cand.holder_type,
@@ -281,51 +255,6 @@ class Pipeline:
         cand = cand.join(top_count, ["voter", "pos_class"])
         return cand.mutate(is_top=cand.rank == cand.best)
 
-    def item_code(self, t: ir.Table) -> ir.IntegerValue:
-        """Packed code of the line's (proposal, item), null when the agenda has no such item."""
-        by_proposal = [
-            (
-                t.proposal_id == proposal_id,
-                ibis.cases(*((t.item_id == item, code) for item, code in items.items())),
-            )
-            for proposal_id, items in self.item_codes.items()
-        ]
-        if not by_proposal:
-            return ibis.null("int64")
-        code: ir.IntegerValue = ibis.cases(*by_proposal).cast("int64")
-        return code
-
-    def item_key(self, t: ir.Table) -> ir.IntegerValue:
-        return self.item_code(t) & ITEM_KEY_MASK
-
-    def plain(self, el: ir.Table, code: ir.IntegerValue, qty: ir.Value) -> ir.BooleanValue:
-        """A line that is a whole (position, item) group and counts as marked: a valid choice
-        offered on a known item, by an entitled registered position, on an instruction that
-        marks the item once, within the position. Null anywhere makes it not plain."""
-        if self.class_count > MAX_FAST_CLASSES:
-            return ibis.literal(False)
-        choice = self.choice_code(el)
-        offered = ((code >> (choice + CHOICE_SHIFT)) & 1) == 1
-        entitled = ((code >> (el.class_key + CLASS_SHIFT)) & 1) == 1
-        plain: ir.BooleanValue = (
-            offered
-            & entitled
-            & el.line_error.isnull()
-            & (el.shares.isnull() | (el.shares >= 0))
-            & ~el.discretionary
-            & ~el.multi_mark
-            & (el.holder_type == "registered")
-            & (qty <= el.pos_shares)
-        ).fill_null(False)
-        return plain
-
-    @staticmethod
-    def choice_code(t: ir.Table) -> ir.IntegerValue:
-        code: ir.IntegerValue = ibis.cases(
-            *((t.choice == choice, code) for choice, code in CHOICE_CODES.items())
-        ).cast("int64")
-        return code
-
     def _with_positions(self, lines: ir.Table, effective: ir.Table) -> ir.Table:
         eff = effective.select(
             e_instruction="instruction_id",
@@ -334,14 +263,12 @@ class Pipeline:
             pos_class="pos_class",
             pos_shares="pos_shares",
             holder_type="holder_type",
-            multi_mark="multi_mark",
         )
         return lines.join(eff, lines.instruction_id == eff.e_instruction)
 
     def line_view(self, lines: ir.Table, effective: ir.Table) -> ir.Table:
         """Lines of effective instructions, one row per position covered, with a rejection
-        reason and the quantity counted (joined to the dimension tables: for the few
-        exception lines)."""
+        reason and the quantity counted."""
         d = self.dims
         el = self._with_positions(lines, effective)
         el = el.left_join(d["proposals"], el.proposal_id == d["proposals"].d_proposal)
@@ -376,56 +303,40 @@ class Pipeline:
             (el.discretionary & ~el.d_routine, "discretionary_on_non_routine"),
             else_=ibis.null(str),
         )
-        qty = ibis.coalesce(el.shares, el.pos_shares)
         return el.mutate(
             reason=reason,
-            qty=qty,
+            qty=ibis.coalesce(el.shares, el.pos_shares),
             item_known=el.d_item.notnull() & el.d_ent_class.notnull(),
-            plain=self.plain(el, self.item_code(el), qty),
         )
 
-    def line_pass(self, lines: ir.Table, effective: ir.Table) -> ir.Table:
-        """One scan of the lines of the effective instructions: plain lines summed per (item,
-        class, choice), every other line kept as its (row, position) key."""
-        el = self._with_positions(lines, effective)
-        code = self.item_code(el)
-        qty = ibis.coalesce(el.shares, el.pos_shares)
-        plain = self.plain(el, code, qty)
-        slot = ((code & ITEM_KEY_MASK) * self.class_count + el.class_key) * len(
-            CHOICE_CODES
-        ) + self.choice_code(el)
-        return el.group_by(
-            key_row=ibis.ifelse(plain, PLAIN_ROW, el.row_id),
-            key_slot=ibis.ifelse(plain, slot, el.pos_id),
-        ).aggregate(q=qty.sum(), marked=el.pos_shares.sum(), marked_positions=el.count())
+    def exception_lines(self, effective: ir.Table) -> ir.Table:
+        """The lines of the effective instructions that are not cards, read back by row."""
+        ids = effective.filter(~effective.card).select(x_instruction="instruction_id").distinct()
+        lines = self.lines.select("instruction_id", "row_id")
+        rows = lines.semi_join(ids, lines.instruction_id == ids.x_instruction).select("row_id")
+        picked = self.con.to_pyarrow(rows.order_by("row_id")).column("row_id")
+        return ibis.memtable(self.line_table.take(picked))
 
-    def exception_lines(self, scan: ir.Table) -> ir.Table:
-        """The lines the line pass did not total, read back by row index."""
-        ids = scan.filter(scan.key_row != PLAIN_ROW).select(row_id=scan.key_row).distinct()
-        rows = self.con.to_pyarrow(ids.order_by("row_id")).column("row_id")
-        return ibis.memtable(self.line_table.take(rows))
-
-    def plain_totals(self, scan: ir.Table) -> ir.Table:
-        """The line pass totals of plain lines per (item, class), by bucket."""
-        plain = scan.filter(scan.key_row == PLAIN_ROW)
-        choices = len(CHOICE_CODES)
-        plain = plain.mutate(
-            choice_code=plain.key_slot % choices,
-            item_key=plain.key_slot // choices // self.class_count,
-            class_key=plain.key_slot // choices % self.class_count,
+    def card_totals(self, effective: ir.Table) -> ir.Table:
+        """Per (item, class) by bucket, the votes of the positions counted as cards."""
+        plain = effective.filter(effective.card)
+        if not self.layout.words:
+            plain = plain.filter(ibis.literal(False))
+        grouped = plain.group_by(["class_key", *self.layout.words]).aggregate(
+            shares=plain.pos_shares.sum(), positions=plain.count()
         )
+        marks = cards.unpack(self.layout, self.materialize("cards", grouped))
         d = self.dims
         names, classes, buckets = d["item_names"], d["class_names"], d["choice_buckets"]
-        plain = (
-            plain.join(names, plain.item_key == names.n_item_key)
-            .join(classes, plain.class_key == classes.n_class_key)
-            .join(buckets, plain.choice_code == buckets.c_code)
+        marks = (
+            marks.join(names, marks.item_key == names.n_item_key)
+            .join(classes, marks.class_key == classes.n_class_key)
+            .join(buckets, marks.choice_code == buckets.c_code)
         )
-        sums = plain.group_by(["proposal_id", "item_id", "pos_class"]).aggregate(
-            **{f"q_{b}": plain.q.sum(where=plain.c_bucket == b) for b in Q_BUCKETS},
-            voted=plain.q.sum(),
-            marked=plain.marked.sum(),
-            marked_positions=plain.marked_positions.sum(),
+        sums = marks.group_by(["proposal_id", "item_id", "pos_class"]).aggregate(
+            **{f"q_{b}": marks.shares.sum(where=marks.c_bucket == b) for b in Q_BUCKETS},
+            voted=marks.shares.sum(),
+            marked_positions=marks.positions.sum(),
         )
         zero = ibis.literal(Decimal(0), type=SHARES_TYPE_NAME)
         return sums.select(
@@ -436,7 +347,7 @@ class Pipeline:
             **{c: sums[c].fill_null(zero).cast(SHARES_TYPE_NAME) for c in Q_COLUMNS},
             q_bnv=zero,
             voted=sums.voted.cast(SHARES_TYPE_NAME),
-            marked=sums.marked.cast(SHARES_TYPE_NAME),
+            marked=sums.voted.cast(SHARES_TYPE_NAME),
             marked_positions=sums.marked_positions.cast("int64"),
         )
 
@@ -499,9 +410,8 @@ def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
     ties = classify_ties(tie_rows, tie_lines)
     effective, lost = _effective(p, cand, ties)
     revoked = p.fetch(_revocations(lost, effective))
-    scan = p.materialize("line_pass", p.line_pass(p.lines, effective))
-    exceptions = p.line_view(p.exception_lines(scan), effective)
-    exceptions = p.materialize("exceptions", exceptions.filter(~exceptions.plain))
+    exceptions = p.line_view(p.exception_lines(effective), effective.filter(~effective.card))
+    exceptions = p.materialize("exceptions", exceptions)
     rejected_lines = p.fetch(
         exceptions.filter(exceptions.reason.notnull()).select(
             "line_no",
@@ -516,7 +426,7 @@ def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
         )
     )
     final, fixed_rejections, adjustments = _reconciled_groups(p, exceptions)
-    totals = _totals(p, final, effective, scan)
+    totals = _totals(p, final, effective)
     return Stage(
         rejected_instructions=rejected_instructions,
         rejected_lines=rejected_lines + fixed_rejections,
@@ -555,7 +465,8 @@ def _effective(p: Pipeline, cand: ir.Table, ties: TieOutcome) -> tuple[ir.Table,
         "holder_type",
         "pos_id",
         "class_key",
-        "multi_mark",
+        *p.layout.words,
+        card=cards.counts_as_card(p.layout, effective),
     )
     return p.materialize("effective", effective), lost
 
@@ -615,9 +526,9 @@ def _as_groups(rows: list[dict[str, Any]], schema: Any) -> ir.Table:
     return ibis.memtable(table)
 
 
-def _totals(p: Pipeline, final: ir.Table, effective: ir.Table, scan: ir.Table) -> dict[str, Any]:
-    # Only exception lines can reach a nominee (or any non-registered) position, and a
-    # registered position is present for its whole position, so `final` holds every reach.
+def _totals(p: Pipeline, final: ir.Table, effective: ir.Table) -> dict[str, Any]:
+    # Cards are registered positions, present for the whole position; every other position's
+    # reach is in `final`.
     reach = final.group_by(r_pos_id=final.pos_id).aggregate(reach=(final.voted + final.q_bnv).max())
     eff = effective.left_join(reach, effective.pos_id == reach.r_pos_id)
     zero = ibis.literal(Decimal(0), type=SHARES_TYPE_NAME)
@@ -644,14 +555,14 @@ def _totals(p: Pipeline, final: ir.Table, effective: ir.Table, scan: ir.Table) -
         marked=final.pos_shares.sum().cast(SHARES_TYPE_NAME),
         marked_positions=final.count(),
     )
-    both = from_groups.union(p.plain_totals(scan))
+    both = from_groups.union(p.card_totals(effective))
     item_totals = p.fetch(
         both.group_by(keys).aggregate(
             **{c: both[c].sum() for c in (*columns, "marked")},
             marked_positions=both.marked_positions.sum().cast("int64"),
         )
     )
-    # Plain lines are within their positions by definition; reconciled groups are checked.
+    # A card counts each item once for the whole position; reconciled groups are checked.
     over = final.aggregate(worst=(final.voted - final.pos_shares).max())
     max_overcount = p.fetch(over)[0]["worst"]
     check(max_overcount is None or max_overcount <= 0, "a position counted above its shares")
