@@ -23,7 +23,7 @@ from corpact.journal.events import JsonValue, NewEvent, Receipt, StoredEvent
 from corpact.store import JournalStore
 from corpact.tender.instructions import Instruction, Tender, parse_instructions_csv_lenient
 from corpact.tender.lifecycle import Kind, OfferState, fold, stream_of
-from corpact.tender.payments import PaymentRun, payment_run
+from corpact.tender.payments import PaymentLine, PaymentRun, payment_run
 from corpact.tender.render import results_json
 from corpact.tender.service import OfferRun, run_offer
 from corpact.tender.terms_file import (
@@ -164,7 +164,7 @@ class OfferDesk:
             try:
                 receipts += self.submit(offer_id, part)
             except InputError as err:
-                raise InputError(_with_source(err.problems, part, str(path))) from None
+                raise InputError(_with_source(err.problems, str(path))) from None
             if progress is not None:
                 progress(len(part))
         created = sum(1 for r in receipts if r.status == "created")
@@ -265,7 +265,7 @@ class OfferDesk:
         return run_offer(state.base_terms, state.amendments, state.ledger, as_of)
 
 
-def _line_json(line: Any) -> dict[str, str]:
+def _line_json(line: PaymentLine) -> dict[str, str]:
     return {
         "instruction_id": line.instruction_id,
         "settlement_date": line.settlement_date.isoformat(),
@@ -310,7 +310,5 @@ def _validated(model: type[M], document: dict[str, Any], path: Path) -> M:
         raise InputError(problems_from_validation(err, str(path))) from None
 
 
-def _with_source(
-    problems: Iterable[Problem], part: Sequence[Instruction], source: str
-) -> list[Problem]:
+def _with_source(problems: Iterable[Problem], source: str) -> list[Problem]:
     return [replace(p, source=p.source or source) for p in problems]
