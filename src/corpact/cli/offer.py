@@ -297,6 +297,44 @@ def results(
             )
 
 
+@app.command()
+def status(offer_id: OfferId, db: Db = None) -> None:
+    """Where the offer stands: terms in force, deadlines, conditions, instructions, milestones."""
+    with _desk(db, None) as desk:
+        state = desk.state(offer_id)
+        events = desk.store.events(f"tender:{offer_id}")
+        latest = max(e.recorded_at for e in events)
+        terms = state.terms_at(latest)
+        tz = terms.time_zone
+        ledger = state.ledger
+        lines = [
+            f"offer {offer_id}: {terms.issuer}",
+            f"journal: {len(events)} event(s) of this offer; tree size {desk.store.tree_size()}",
+            f"terms in force: version {terms.version} ({len(state.amendments)} amendment(s))",
+        ]
+        d = terms.deadlines
+        for label, moment in (("early tender", d.early_tender_at), ("withdrawal", d.withdrawal_at),
+                              ("expiration", d.expiration_at)):  # fmt: skip
+            if moment is not None:
+                lines.append(f"  {label} deadline: {moment.astimezone(tz):%Y-%m-%d %H:%M %Z}")
+        cap = terms.aggregate_cap
+        if cap is not None:
+            lines.append(f"  aggregate cap: {cap.currency} {cap.amount:,} ({cap.basis.value})")
+        if ledger is not None:
+            lines.append(
+                f"instructions: {len(ledger.tenders)} tender(s), "
+                f"{len(ledger.withdrawals)} withdrawal(s)"
+            )
+        for cid, (condition_status, at, _) in state.conditions.items():
+            when = "" if at is None else f" at {at.astimezone(tz):%Y-%m-%d %H:%M %Z}"
+            lines.append(f"condition {cid}: {condition_status.value}{when}")
+        for label, milestone in (("terminated", state.terminated), ("accepted", state.accepted),
+                                 ("settled", state.settled)):  # fmt: skip
+            if milestone is not None:
+                lines.append(f"{label} at {milestone.at.astimezone(tz):%Y-%m-%d %H:%M %Z}")
+        write_out("\n".join(lines))
+
+
 def demo_steps() -> list[DemoStep]:
     folder = examples_root() / "level3-2004"
     db = ["--db", "sqlite:///level3-2004.db"]
@@ -386,6 +424,7 @@ def demo_steps() -> list[DemoStep]:
                 *key,
             ],
         ),
+        DemoStep("Where the offer stands", ["offer", "status", offer, *db]),
         DemoStep(
             "Export the journal and verify it offline with only the public key",
             ["audit", "export", "journal.jsonl", *db, *key],

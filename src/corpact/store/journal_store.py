@@ -19,6 +19,8 @@ from types import TracebackType
 from typing import Any, Self, overload
 
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from corpact.errors import ConflictError, CorpactError, InputError, InvariantViolation, check
 from corpact.journal.checkpoint import (
@@ -124,8 +126,14 @@ class JournalStore:
             raise InputError.single(
                 "origin", f"{origin!r} may not contain spaces or '+'", field="origin"
             )
-        engine = make_engine(resolve_url(url))
-        upgrade_to_head(engine)
+        resolved = resolve_url(url)
+        engine = make_engine(resolved)
+        try:
+            upgrade_to_head(engine)
+        except (OperationalError, DatabaseError) as err:
+            engine.dispose()
+            shown = make_url(resolved).render_as_string(hide_password=True)
+            raise CorpactError(f"cannot open the journal at {shown}: {err.orig}") from None
         return cls(
             engine,
             signer=signer or Signer.from_env(),
