@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import ValidationError
 
-from corpact.errors import InputError, Problem
+from corpact.errors import InputError, LifecycleError, Problem, check
 from corpact.journal.events import JsonValue, NewEvent, StoredEvent
 from corpact.tender.amendments import Amendment, terms_as_of
 from corpact.tender.consistency import consistency_problems
@@ -82,7 +82,7 @@ class OfferState:
 
     def terms_at(self, moment: datetime) -> OfferTerms:
         if self.base_terms is None:
-            raise ValueError("offer not launched")
+            raise LifecycleError(f"offer {self.offer_id!r} was never created")
         return terms_as_of(self.base_terms, self.amendments, moment)
 
     def unmet_conditions(self) -> list[str]:
@@ -347,8 +347,7 @@ def fold(offer_id: str, events: Iterable[StoredEvent | NewEvent]) -> OfferState:
     state = OfferState(offer_id)
     for event in events:
         problems = state.apply(event.kind, event.payload, event.recorded_at)
-        if problems:
-            raise ValueError(
-                f"journal event {event.idempotency_key} no longer applies: {problems[0]}"
-            )
+        # Every stored event passed these rules when it was written; failing now means the
+        # rules changed under a live journal, which must stop everything, not be skipped.
+        check(not problems, f"journal event {event.idempotency_key} no longer applies: {problems}")
     return state
