@@ -47,6 +47,14 @@ MARK_KEYS = ("pos_id", "proposal_id", "item_id")
 # Attributes of a position, functionally dependent on pos_id: carried through aggregations.
 POSITION_ATTRIBUTES = ("voter", "pos_class", "holder_type", "pos_shares")
 ITEM_SLOTS = 1 << 16  # group key = pos_id * ITEM_SLOTS + item key
+REVOKED_COLUMNS = (
+    "instruction_id",
+    "voter",
+    "pos_class",
+    "channel",
+    "by_instruction",
+    "by_channel",
+)
 SHARES_TYPE_NAME = f"decimal({SHARES_TYPE.precision}, {SHARES_TYPE.scale})"
 
 
@@ -57,7 +65,7 @@ class Stage:
     rejected_instructions: list[dict[str, Any]]
     rejected_lines: list[dict[str, Any]]
     ties: TieOutcome
-    revoked: list[dict[str, Any]]
+    revoked: list[tuple[Any, ...]]  # REVOKED_COLUMNS, by (voter, class, instruction)
     adjustments: list[dict[str, Any]]
     present_by_class: list[dict[str, Any]]
     outstanding_by_class: list[dict[str, Any]]
@@ -137,7 +145,6 @@ class Pipeline:
         self.con = ibis.duckdb.connect()
         dims = _dimensions(meeting)
         self.dims = {name: ibis.memtable(table) for name, table in dims.items()}
-        self.class_count = len(meeting.classes)
         self.layout = cards.card_layout(meeting, dims["items"])
         self.line_table = votes.table.append_column("row_id", _row_ids(votes.table.num_rows))
         self.lines = ibis.memtable(self.line_table)
@@ -156,6 +163,11 @@ class Pipeline:
     def fetch(self, expr: ir.Table) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self.con.to_pyarrow(expr).to_pylist()
         return rows
+
+    def fetch_tuples(self, expr: ir.Table) -> list[tuple[Any, ...]]:
+        """Rows as tuples: cheaper than dicts when there are many."""
+        table = self.con.to_pyarrow(expr)
+        return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
 
     def headers(self) -> ir.Table:
         """One row per instruction. The lines are first grouped by (instruction, voter, channel,
@@ -409,7 +421,7 @@ def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
         tie_lines = p.fetch(p.lines.semi_join(ids, p.lines.instruction_id == ids.tie_id))
     ties = classify_ties(tie_rows, tie_lines)
     effective, lost = _effective(p, cand, ties)
-    revoked = p.fetch(_revocations(lost, effective))
+    revoked = p.fetch_tuples(_revocations(lost, effective))
     exceptions = p.line_view(p.exception_lines(effective), effective.filter(~effective.card))
     exceptions = p.materialize("exceptions", exceptions)
     rejected_lines = p.fetch(
@@ -506,16 +518,7 @@ def _revocations(lost: ir.Table, effective: ir.Table) -> ir.Table:
         r_voter="voter", r_class="pos_class", by_instruction="instruction_id", by_channel="channel"
     )
     lost = lost.left_join(eff, [lost.voter == eff.r_voter, lost.pos_class == eff.r_class])
-    return lost.select(
-        "instruction_id",
-        "voter",
-        "pos_class",
-        "channel",
-        "at",
-        "is_top",
-        "by_instruction",
-        "by_channel",
-    )
+    return lost.select(*REVOKED_COLUMNS).order_by(["voter", "pos_class", "instruction_id"])
 
 
 def _as_groups(rows: list[dict[str, Any]], schema: Any) -> ir.Table:

@@ -135,7 +135,9 @@ def reconcile_groups(lines: list[dict[str, Any]], policy: OverVotePolicy) -> Rec
         entitled: Decimal = group["pos_shares"]
         votes = [m for m in members if m["d_bucket"] != "broker_non_vote"]
         bnv = sum((m["qty"] for m in members if m["d_bucket"] == "broker_non_vote"), Decimal(0))
-        full_choices = {m["choice"] for m in votes if m["shares"] is None}
+        # A broker non-vote for the whole position contradicts a vote for it just as two votes
+        # do (the relational stage flags every such pair, so this must agree with it).
+        full_choices = {m["choice"] for m in members if m["shares"] is None}
         reported: dict[str, Decimal] = defaultdict(Decimal)
         for m in votes:
             reported[m["d_bucket"]] += m["qty"]

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
+from operator import attrgetter
 from typing import Any
 
 from corpact.errors import InputError, Problem, check
@@ -393,22 +394,22 @@ def _revocations(stage: Stage) -> tuple[Revocation, ...]:
     }
     conflicted = {(c["instruction_id"], c["voter"], c["pos_class"]) for c in stage.ties.conflicts}
     found: list[Revocation] = []
-    for r in stage.revoked:
-        key = (r["instruction_id"], r["voter"], r["pos_class"])
+    for instruction_id, voter, class_id, channel, by_instruction, by_channel in stage.revoked:
+        key = (instruction_id, voter, class_id)
         if key in conflicted:
             continue
         if key in duplicates:
             reason, by = "duplicate of an identical instruction with the same time", duplicates[key]
-        elif r["by_instruction"] is None:
+        elif by_instruction is None:
             reason, by = "superseded; the later instructions conflict", None
-        elif r["channel"] != "in_person" and r["by_channel"] == "in_person":
-            reason, by = "revoked by a ballot cast in person", r["by_instruction"]
+        elif channel != "in_person" and by_channel == "in_person":
+            reason, by = "revoked by a ballot cast in person", by_instruction
         else:
-            reason, by = "revoked by a later instruction", r["by_instruction"]
-        found.append(
-            Revocation(r["instruction_id"], r["voter"], r["pos_class"], r["channel"], by, reason)
-        )
-    return tuple(sorted(found, key=lambda r: (r.voter, r.class_id, r.instruction_id)))
+            reason, by = "revoked by a later instruction", by_instruction
+        found.append(Revocation(instruction_id, voter, class_id, channel, by, reason))
+    # Already in this order from the pipeline; sorting again keeps the result independent of it.
+    found.sort(key=attrgetter("voter", "class_id", "instruction_id"))
+    return tuple(found)
 
 
 def _adjustments(stage: Stage) -> tuple[Adjustment, ...]:
