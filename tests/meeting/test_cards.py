@@ -16,6 +16,7 @@ from typing import Any
 from unittest.mock import patch
 
 import ibis
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -219,3 +220,28 @@ def test_a_whole_position_vote_and_broker_non_vote_on_one_item_are_overmarked() 
     assert [r.reason for r in result.rejections] == ["overmarked", "overmarked"]
     auditor = result.proposal("auditor").tally
     assert auditor is not None and auditor.get("for") == 0
+
+
+def test_inconsistent_instructions_found_with_or_without_nulls_in_the_votes() -> None:
+    """Without NULLs an instruction is inconsistent when its lines form more than one
+    (voter, channel, class) combination; with a NULL anywhere the string extremes decide
+    (NULLs ignored). Both must reject the same instructions."""
+    votes = VoteBook.from_instructions(
+        [
+            card("I1", "C1", ("auditor", None, "for"), ("directors", "n1", "for")),
+            card("I2", "C1", ("auditor", None, "for"), ("directors", "n2", "for")),
+            card("I3", "P1", ("auditor", None, "for"), ("directors", "n3", "for")),
+            card("I4", "P1", ("pref-only", None, "against")),
+        ]
+    ).table.to_pylist()
+    votes[1]["voter"] = "P1"  # I1: two voters
+    votes[3]["channel"] = "telephone"  # I2: two channels
+    votes[5]["class_id"] = "pref"  # I3: a class on one line only
+    plain = tabulate(big_meeting(), REGISTER, VoteBook.from_arrow(pa.Table.from_pylist(votes)))
+    with_null = [*votes, dict(votes[-1], instruction_id="I5", line_no=99, voter=None)]
+    nulls = tabulate(big_meeting(), REGISTER, VoteBook.from_arrow(pa.Table.from_pylist(with_null)))
+    expected = [("I1", "inconsistent_instruction"), ("I2", "inconsistent_instruction")]
+    expected.append(("I3", "inconsistent_instruction"))
+    assert [(r.instruction_id, r.reason) for r in plain.rejections] == expected
+    assert [(r.instruction_id, r.reason) for r in nulls.rejections][:3] == expected
+    assert [r.voter for r in plain.rejections] == ["P1", "C1", "P1"]  # the greatest, as before

@@ -164,6 +164,9 @@ class Pipeline:
         self.layout = cards.card_layout(meeting, dims["items"])
         self.line_table = votes.table.append_column("row_id", _row_ids(votes.table.num_rows))
         self.lines = ibis.memtable(self.line_table)
+        self.header_nulls = any(
+            votes.table.column(name).null_count for name in ("voter", "channel", "class_id")
+        )
         class_keys = pc.index_in(
             register.table.column("class_id"),
             value_set=pa.array([c.class_id for c in meeting.classes]),
@@ -187,8 +190,8 @@ class Pipeline:
 
     def headers(self) -> ir.Table:
         """One row per instruction. The lines are first grouped by (instruction, voter, channel,
-        class), which is as cheap as grouping by instruction alone; the string minima and maxima
-        that expose inconsistent lines are then taken over those few combinations."""
+        class); the string extremes that expose inconsistent lines are then taken over those
+        few combinations, which costs far less than taking them over every line."""
         lines = self.lines
         layout = self.layout
         combos = lines.group_by(["instruction_id", "voter", "channel", "class_id"]).aggregate(
@@ -200,15 +203,14 @@ class Pipeline:
         )
         h = combos.group_by("instruction_id").aggregate(
             voter=combos.voter.max(),
-            voter_min=combos.voter.min(),
             at=combos.at.max(),
             at_min=combos.at_min.min(),
             channel=combos.channel.max(),
-            channel_min=combos.channel.min(),
             cls=combos.class_id.max(),
-            cls_min=combos.class_id.min(),
             header_error=combos.header_error.max(),
             first_line=combos.first_line.min(),
+            n_combos=combos.count(),
+            **self._minima(combos),
             **cards.combined_aggregates(layout, combos),
         )
         pos = self.positions
@@ -218,12 +220,15 @@ class Pipeline:
         h = h.left_join(holders, h.voter == holders.known_voter)
         h = h.left_join(held, [h.voter == held.held_voter, h.cls == held.held_class])
         h = h.left_join(cut, h.channel == cut.d_channel)
-        inconsistent = (
-            (h.voter != h.voter_min)
-            | (h.at != h.at_min)
-            | (h.channel != h.channel_min)
-            | (h.cls != h.cls_min)
-        )
+        if self.header_nulls:
+            inconsistent = (
+                (h.voter != h.voter_min)
+                | (h.at != h.at_min)
+                | (h.channel != h.channel_min)
+                | (h.cls != h.cls_min)
+            )
+        else:
+            inconsistent = (h.n_combos > 1) | (h.at != h.at_min)
         reason = ibis.cases(
             (h.header_error.notnull(), h.header_error),
             (inconsistent, "inconsistent_instruction"),
@@ -245,6 +250,18 @@ class Pipeline:
             cutoff_us=h.d_cutoff_us,
             reason=reason,
         )
+
+    def _minima(self, combos: ir.Table) -> dict[str, ir.Value]:
+        """String minima, needed only when a voter, channel or class is NULL somewhere: an
+        inconsistency ignores NULLs. Without NULLs, two combinations of one instruction differ
+        in a non-NULL value, so more than one combination is exactly an inconsistency."""
+        if not self.header_nulls:
+            return {}
+        return {
+            "voter_min": combos.voter.min(),
+            "channel_min": combos.channel.min(),
+            "cls_min": combos.class_id.min(),
+        }
 
     def candidates(self, headers: ir.Table) -> ir.Table:
         valid = headers.filter(headers.reason.isnull())
