@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
 from corpact.errors import CorpactError, InputError
+from corpact.journal.keys import Signer
+from corpact.store import JournalStore
 
 EXIT_REJECTED = 1
 
@@ -57,6 +61,28 @@ def new_app(help_text: str) -> typer.Typer:
         add_completion=False,
         rich_markup_mode=None,
     )
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="database URL (default: env CORPACT_DB, else sqlite:///corpact.db)"),
+]
+SigningKeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--signing-key",
+        help="signer key file: sign a checkpoint after each milestone (default: env "
+        "CORPACT_SIGNING_KEY_FILE)",
+    ),
+]
+
+
+@contextmanager
+def open_journal(db: str | None, signing_key: Path | None) -> Iterator[JournalStore]:
+    """The journal named by --db (or CORPACT_DB), signing with --signing-key when given."""
+    signer = Signer.from_file(signing_key) if signing_key is not None else None
+    with JournalStore.open(db, signer=signer) as store:
+        yield store
 
 
 def examples_root() -> Path:

@@ -13,10 +13,18 @@ from typing import Annotated, Any
 
 import typer
 
-from corpact.cli.common import DemoStep, OutputFormat, examples_root, new_app, write_out
+from corpact.cli.common import (
+    DbOption,
+    DemoStep,
+    OutputFormat,
+    SigningKeyOption,
+    examples_root,
+    new_app,
+    open_journal,
+    write_out,
+)
 from corpact.errors import InputError
 from corpact.journal.events import Receipt
-from corpact.journal.keys import Signer
 from corpact.meeting import load_meeting, load_register, load_votes, tabulate
 from corpact.meeting.journaling import MeetingDesk
 from corpact.meeting.jsonout import dumps
@@ -27,7 +35,6 @@ from corpact.meeting.result import MeetingResult
 from corpact.meeting.schemas import register_json_schema, votes_json_schema
 from corpact.meeting.standards import JSON_PERCENT_PLACES, compare, percent_string, percent_text
 from corpact.meeting.standards import TestResult as StandardTest
-from corpact.store import JournalStore
 from corpact.timeutil import parse_instant, zone
 
 app = new_app("Stockholder meetings: validate, tabulate, certify results.")
@@ -294,18 +301,8 @@ def schema_command(
 
 # -- the meeting on the journal -----------------------------------------------------------------
 
-Db = Annotated[
-    str | None,
-    typer.Option("--db", help="database URL (default: env CORPACT_DB, else sqlite:///corpact.db)"),
-]
-Key = Annotated[
-    Path | None,
-    typer.Option(
-        "--signing-key",
-        help="signer key file: sign a checkpoint after the command (default: env "
-        "CORPACT_SIGNING_KEY_FILE)",
-    ),
-]
+Db = DbOption
+Key = SigningKeyOption
 MeetingId = Annotated[str, typer.Argument(help="meeting id, as in the meeting file")]
 RegisterOption = Annotated[
     Path,
@@ -317,8 +314,7 @@ RegisterOption = Annotated[
 
 @contextmanager
 def _desk(db: str | None, signing_key: Path | None) -> Iterator[MeetingDesk]:
-    signer = Signer.from_file(signing_key) if signing_key is not None else None
-    with JournalStore.open(db, signer=signer) as store:
+    with open_journal(db, signing_key) as store:
         yield MeetingDesk(store)
 
 

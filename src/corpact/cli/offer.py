@@ -13,17 +13,18 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from corpact.cli.common import (
+    DbOption,
     DemoStep,
     OutputFormat,
+    SigningKeyOption,
     examples_root,
     new_app,
+    open_journal,
     stdout_console,
     write_out,
 )
 from corpact.errors import InputError
 from corpact.journal.events import Receipt
-from corpact.journal.keys import Signer
-from corpact.store import JournalStore
 from corpact.tender.desk import OfferDesk
 from corpact.tender.instructions import Tender, Withdrawal
 from corpact.tender.payments_render import payments_csv, print_payments
@@ -32,26 +33,15 @@ from corpact.timeutil import parse_instant
 
 app = new_app("Operate a live tender offer on the journal (SQLite or PostgreSQL).")
 
-Db = Annotated[
-    str | None,
-    typer.Option("--db", help="database URL (default: env CORPACT_DB, else sqlite:///corpact.db)"),
-]
-Key = Annotated[
-    Path | None,
-    typer.Option(
-        "--signing-key",
-        help="signer key file: sign a checkpoint after each milestone (default: env "
-        "CORPACT_SIGNING_KEY_FILE)",
-    ),
-]
+Db = DbOption
+Key = SigningKeyOption
 OfferId = Annotated[str, typer.Argument(help="offer id, as in the terms file")]
 At = Annotated[str, typer.Option("--at", help="ISO time of the event (offer's zone if no offset)")]
 
 
 @contextmanager
 def _desk(db: str | None, signing_key: Path | None) -> Iterator[OfferDesk]:
-    signer = Signer.from_file(signing_key) if signing_key is not None else None
-    with JournalStore.open(db, signer=signer) as store:
+    with open_journal(db, signing_key) as store:
         yield OfferDesk(store)
 
 

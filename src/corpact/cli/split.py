@@ -17,11 +17,11 @@ from corpact.cli.common import (
     OutputFormat,
     examples_root,
     new_app,
+    open_journal,
     stdout_console,
     write_out,
 )
 from corpact.errors import InputError
-from corpact.journal.keys import Signer
 from corpact.split import (
     EVENT_KIND,
     SplitResult,
@@ -34,7 +34,6 @@ from corpact.split import (
 )
 from corpact.split.arith import fraction_text
 from corpact.split.journaling import SplitDesk
-from corpact.store import JournalStore
 
 app = new_app("Share splits on the register: apply a reverse or forward split.")
 
@@ -118,8 +117,7 @@ def apply_command(
 
 def _journal(result: SplitResult, db: str, signing_key: Path | None) -> list[str]:
     """Record the execution before any file is written: a refusal leaves no trace."""
-    signer = Signer.from_file(signing_key) if signing_key is not None else None
-    with JournalStore.open(db, signer=signer) as store:
+    with open_journal(db, signing_key) as store:
         receipt = SplitDesk(store).execute(result)
         status = "recorded" if receipt.status == "created" else "already recorded (same payload)"
         lines = [
