@@ -205,7 +205,7 @@ def results_json(results: ResultsToDate) -> dict[str, Any]:
                 "instruction_id": a.tender.instruction_id,
                 "series": a.tender.series_id,
                 "round": a.round.value,
-                "received_at": a.tender.received_at.isoformat(),
+                "received_at": a.tender.received_at.astimezone(terms.time_zone).isoformat(),
                 "principal_tendered": str(a.tender.principal),
                 "principal_accepted": str(a.principal_accepted),
                 "principal_returned": str(a.principal_returned),
