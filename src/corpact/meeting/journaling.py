@@ -54,7 +54,7 @@ from corpact.meeting import (
 from corpact.meeting.csvfile import read_rows
 from corpact.meeting.jsonout import dumps
 from corpact.meeting.register import parse_shares
-from corpact.meeting.votes import VOTES_SCHEMA, from_epoch_us, to_epoch_us
+from corpact.meeting.votes import VOTES_SCHEMA, from_epoch_us, instruction_rows, to_epoch_us
 from corpact.store import JournalStore
 from corpact.timeutil import end_of_day, fixed_offset, zone
 
@@ -376,24 +376,7 @@ def unreadable_line_numbers(book: VoteBook) -> set[int]:
 def vote_rows(payload: Mapping[str, JsonValue]) -> list[dict[str, Any]]:
     """The rows (`VOTES_SCHEMA`, without `line_no`) of one `vote.received` payload."""
     if "rows" not in payload:
-        instruction = VoteInstruction.from_payload(payload)
-        return [
-            {
-                "instruction_id": instruction.instruction_id,
-                "executed_us": to_epoch_us(instruction.executed_at),
-                "voter": instruction.voter,
-                "class_id": instruction.class_id or "",
-                "channel": instruction.channel,
-                "proposal_id": line.proposal_id,
-                "item_id": line.nominee_id or "",
-                "choice": line.choice,
-                "shares": line.shares,
-                "discretionary": line.discretionary,
-                "header_error": None,
-                "line_error": None,
-            }
-            for line in instruction.lines
-        ]
+        return instruction_rows(VoteInstruction.from_payload(payload))
     try:
         return [
             _row_from_payload(str(payload["instruction_id"]), r) for r in _list(payload["rows"])

@@ -154,24 +154,8 @@ class VoteBook:
     ) -> VoteBook:
         rows: list[dict[str, Any]] = []
         for instruction in instructions:
-            for line in instruction.lines:
-                rows.append(
-                    {
-                        "line_no": len(rows) + 1,
-                        "instruction_id": instruction.instruction_id,
-                        "executed_us": to_epoch_us(instruction.executed_at),
-                        "voter": instruction.voter,
-                        "class_id": instruction.class_id or "",
-                        "channel": instruction.channel,
-                        "proposal_id": line.proposal_id,
-                        "item_id": line.nominee_id or "",
-                        "choice": line.choice,
-                        "shares": line.shares,
-                        "discretionary": line.discretionary,
-                        "header_error": None,
-                        "line_error": None,
-                    }
-                )
+            for row in instruction_rows(instruction):
+                rows.append({"line_no": len(rows) + 1, **row})
         return cls(pa.Table.from_pylist(rows, schema=VOTES_SCHEMA), source)
 
     def instructions(self) -> list[VoteInstruction]:
@@ -264,3 +248,24 @@ def load_votes(path: str | Path, time_zone: str = "UTC") -> VoteBook:
         raise InputError(problems)
     rows = [_parse_row(record, line, tz) for line, record in records]
     return VoteBook(pa.Table.from_pylist(rows, schema=VOTES_SCHEMA), source)
+
+
+def instruction_rows(instruction: VoteInstruction) -> list[dict[str, Any]]:
+    """The rows (`VOTES_SCHEMA` without `line_no`) of one well-formed instruction."""
+    return [
+        {
+            "instruction_id": instruction.instruction_id,
+            "executed_us": to_epoch_us(instruction.executed_at),
+            "voter": instruction.voter,
+            "class_id": instruction.class_id or "",
+            "channel": instruction.channel,
+            "proposal_id": line.proposal_id,
+            "item_id": line.nominee_id or "",
+            "choice": line.choice,
+            "shares": line.shares,
+            "discretionary": line.discretionary,
+            "header_error": None,
+            "line_error": None,
+        }
+        for line in instruction.lines
+    ]

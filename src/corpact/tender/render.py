@@ -14,7 +14,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from corpact.money import round_half_up_to_cent, to_decimal
+from corpact.money import round_half_up, round_half_up_to_cent, to_decimal
 from corpact.tender.results import ResultsToDate, SeriesRow, factor_text, outstanding_footnote
 
 SYMBOLS = {"USD": "$", "EUR": "EUR", "GBP": "GBP"}
@@ -123,11 +123,15 @@ def _footer(results: ResultsToDate) -> list[Text]:
 
 
 def to_decimal_fraction(value: Fraction) -> Decimal:
-    """Exact when it terminates; otherwise 12 places, which only ever reaches a display."""
-    try:
+    """Exact when the fraction terminates in decimal; otherwise rounded to 12 places, which
+    only ever reaches a display (caps in a price basis leave thirds of a cent and the like)."""
+    denominator = value.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    if denominator == 1:
         return to_decimal(value)
-    except Exception:
-        return Decimal(value.numerator) / Decimal(value.denominator)
+    return round_half_up(Decimal(value.numerator) / Decimal(value.denominator), 12)
 
 
 def print_table(results: ResultsToDate, console: Console) -> None:

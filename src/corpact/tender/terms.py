@@ -7,7 +7,7 @@ of the increment), prices per 1,000 of principal, caps with cents. The file form
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -261,6 +261,3 @@ class OfferTerms:
             if {fx.base, fx.quote} == {from_currency, to_currency}:
                 return fx
         return None
-
-    def with_changes(self, **changes: object) -> OfferTerms:
-        return replace(self, **changes)  # type: ignore[arg-type]
