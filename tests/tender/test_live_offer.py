@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 
 from corpact.cli.common import examples_root
-from corpact.errors import ConflictError, InputError, LifecycleError
+from corpact.errors import ConflictError, InputError, LifecycleError, Problem
+from corpact.journal.events import NewEvent
 from corpact.journal.keys import Signer
 from corpact.store import FaultPlan, JournalStore, SimulatedCrash
 from corpact.tender import build_ledger, load_terms, read_instructions_csv, run_offer
 from corpact.tender.desk import OfferDesk
-from corpact.tender.instructions import Tender, Withdrawal
+from corpact.tender.instructions import Instruction, Tender, Withdrawal
+from corpact.tender.lifecycle import OfferState
 from corpact.tender.render import results_json
 from tests.tender.builders import NEW_YORK
 
@@ -146,6 +148,82 @@ def test_a_bad_line_in_a_bulk_import_writes_nothing(desk: OfferDesk, tmp_path: P
     error = refused(desk, InputError, lambda: desk.import_csv("level3-2004", bad, chunk=20))
     assert isinstance(error, InputError)
     assert [(p.line, p.rule) for p in error.problems] == [(151, "series-known")]
+
+
+def counting_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every instruction id the offer rules are run on, in order."""
+    seen: list[str] = []
+    check = OfferState.offer_instruction
+
+    def counted(state: OfferState, instruction: Instruction) -> list[Problem]:
+        seen.append(instruction.instruction_id)
+        return check(state, instruction)
+
+    monkeypatch.setattr(OfferState, "offer_instruction", counted)
+    return seen
+
+
+def test_a_bulk_import_checks_each_line_once(
+    desk: OfferDesk, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk.launch(OFFER)
+    seen = counting_checks(monkeypatch)
+    moment = datetime(2004, 11, 1, tzinfo=NEW_YORK)
+    with JournalStore.open(database_url) as other:
+
+        def elsewhere(_count: int) -> None:
+            # Another stream moving does not touch this offer's state.
+            other.append([NewEvent("note:other", "note.added", {}, f"note-{len(seen)}", moment)])
+
+        summary = desk.import_csv(
+            "level3-2004", ALL, chunk=20, received_before=BEFORE_SUPPLEMENT, progress=elsewhere
+        )
+    assert summary.created == len(seen) == 182
+    assert results_json(desk.results("level3-2004", ETD).results) == file_mode_results(ETD)
+    assert desk.state("level3-2004").events == 1 + 182
+    assert OfferDesk(desk.store).state("level3-2004").events == 1 + 182
+
+
+def test_a_writer_between_import_chunks_gets_the_rest_checked_in_full(
+    desk: OfferDesk, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk.launch(OFFER)
+    seen = counting_checks(monkeypatch)
+    with JournalStore.open(database_url) as store:
+        other = OfferDesk(store)
+
+        def tender_in_between(_count: int) -> None:
+            if len(seen) == 182:  # after the first chunk only
+                moment = datetime(2004, 11, 1, tzinfo=NEW_YORK)
+                other.submit("level3-2004", [tender("between", moment)])
+
+        desk.import_csv(
+            "level3-2004",
+            ALL,
+            chunk=20,
+            received_before=BEFORE_SUPPLEMENT,
+            progress=tender_in_between,
+        )
+        # The trial, the other writer's tender, then every line after the first chunk again.
+        assert len(seen) == 182 + 1 + (182 - 20)
+        assert desk.store.tree_size() == 1 + 182 + 1
+        fresh = OfferDesk(desk.store).state("level3-2004")
+        assert desk.state("level3-2004").ledger == fresh.ledger
+
+        desk.amend("level3-2004", SUPPLEMENT)
+        size = desk.store.tree_size()
+        terminated: list[int] = []
+
+        def terminate_in_between(_count: int) -> None:
+            grown = desk.store.tree_size() - size
+            if grown and not terminated:  # after the first chunk that wrote anything
+                terminated.append(grown)
+                other.terminate("level3-2004", datetime(2004, 11, 20, tzinfo=NEW_YORK), "no")
+
+        with pytest.raises(LifecycleError, match="terminated"):
+            desk.import_csv("level3-2004", ALL, chunk=20, progress=terminate_in_between)
+        # Part of a chunk, the termination, and nothing after it.
+        assert desk.store.tree_size() == size + terminated[0] + 1
 
 
 @pytest.mark.parametrize(
