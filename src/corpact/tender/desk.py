@@ -12,9 +12,9 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -152,7 +152,7 @@ class OfferDesk:
 
     def submit(self, offer_id: str, instructions: Sequence[Instruction]) -> list[Receipt]:
         """Tenders and withdrawals, one transaction; a retry of the same ids is harmless."""
-        events = [_instruction_event(offer_id, i) for i in instructions]
+        events = _instruction_events(offer_id, instructions)
         self._pending = {e.idempotency_key: i for e, i in zip(events, instructions, strict=True)}
         try:
             return self._append(offer_id, events)
@@ -331,16 +331,24 @@ def _advanced(checked: _Checked, receipts: Sequence[Receipt]) -> _Checked:
     return _Checked(checked.length + len(created), last.index, last.idempotency_key)
 
 
-def _instruction_event(offer_id: str, instruction: Instruction) -> NewEvent:
-    kind = Kind.INSTRUCTION if isinstance(instruction, Tender) else Kind.WITHDRAWAL
-    payload: dict[str, JsonValue] = dict(instruction.payload())
-    return NewEvent(
-        stream_of(offer_id),
-        kind,
-        payload,
-        f"{offer_id}:instruction:{instruction.instruction_id}",
-        fixed_offset(instruction.received_at),
-    )
+def _instruction_events(offer_id: str, instructions: Sequence[Instruction]) -> list[NewEvent]:
+    stream, prefix = stream_of(offer_id), f"{offer_id}:instruction:"
+    events: list[NewEvent] = []
+    for instruction in instructions:
+        kind = Kind.INSTRUCTION if isinstance(instruction, Tender) else Kind.WITHDRAWAL
+        moment = instruction.received_at
+        events.append(
+            NewEvent(
+                stream,
+                kind,
+                # A fresh dict per call, so the event may hold it without a copy.
+                cast(dict[str, JsonValue], instruction.payload()),
+                prefix + instruction.instruction_id,
+                # Parsed instructions are held in UTC already: a fixed offset, nothing to freeze.
+                moment if moment.tzinfo is UTC else fixed_offset(moment),
+            )
+        )
+    return events
 
 
 def _refusal(problems: Iterable[Problem]) -> InputError | LifecycleError:
