@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from corpact.cli.common import examples_root
 from corpact.errors import InputError
 from corpact.tender import build_ledger, load_terms
-from corpact.tender.instructions import ledger_from_csv_text, parse_instructions_csv
+from corpact.tender.instructions import (
+    CSV_COLUMNS,
+    Instruction,
+    ledger_from_csv_text,
+    parse_instructions_csv,
+    parse_instructions_csv_lenient,
+    parse_row,
+)
 from corpact.tender.terms import OfferTerms
 from tests.cli_helpers import run_cli
 from tests.tender.builders import build_terms, offer_document, series_doc
@@ -141,3 +152,71 @@ def test_cli_reports_problems_and_exits_non_zero(tmp_path: Path) -> None:
     assert result.stdout == ""
     missing = run_cli("tender", "validate", str(tmp_path / "nope.toml"))
     assert missing.exit_code == 1 and "cannot read file" in missing.stderr
+
+
+def row_by_row(text: str, terms: OfferTerms) -> tuple[list[Instruction], list[Any]]:
+    """The reference reading: csv.DictReader and `parse_row` for every row."""
+    reader = csv.DictReader(io.StringIO(text))
+    instructions: list[Instruction] = []
+    problems: list[Any] = []
+    for row in reader:
+        found, instruction = parse_row(row, terms, "in.csv", reader.line_num)
+        problems += found
+        if instruction is not None:
+            instructions.append(instruction)
+    return instructions, problems
+
+
+CELLS = {
+    "instruction_id": ["t1", " t2 ", ""],
+    "received_at": ["2004-11-01T10:00", " 2004-11-01T10:00:00Z", "2004-11-01T10:00-08:00",
+                    "2004-13-01T10:00", "", "2004-11-07T01:30", "yesterday"],
+    "action": ["tender", " TENDER", "withdraw", "buy", ""],
+    "series": ["l3-11-2008", "l3-10.75-euro-2008", "no-such", " l3-11-2008 ", ""],
+    "principal": ["1000", "1,000", "1_000.00", "NaN", "Infinity", "-5", "lots", "", "1e3"],
+    "currency": ["", "USD", "usd", "EUR", " eur "],
+    "participant": ["DTC 0001", "", '"quoted, with comma"', '"two\nlines"'],
+    "guaranteed_delivery": [" Yes", "", "true", "n", "maybe"],
+    "withdraws": ["", "t1", "nobody"],
+}  # fmt: skip
+
+
+@st.composite
+def csv_texts(draw: st.DrawFn) -> str:
+    """Mostly good rows (the first cell of each pool), with odd cells, rows and headers."""
+    base = ["instruction_id", "received_at", "action", "series", "principal"]
+    optional = [c for c in CSV_COLUMNS if c not in base]
+    header = base[: draw(st.sampled_from([3, 5, 5, 5]))]
+    header += draw(st.lists(st.sampled_from(optional), max_size=len(optional), unique=True))
+    if draw(st.integers(0, 4)) == 0:
+        header.append(draw(st.sampled_from(header)))  # a duplicate column: the last one wins
+    header = draw(st.permutations(header))
+    lines = [",".join(header)]
+    for _ in range(draw(st.integers(0, 12))):
+        width = draw(st.sampled_from([len(header), len(header), len(header) - 1, len(header) + 1]))
+        names = [*header, "withdraws"][:width]
+        cells = [CELLS.get(n, [""])[0] for n in names]
+        for _ in range(draw(st.integers(0, 2))):  # one or two odd cells in some rows
+            at = draw(st.integers(0, width - 1))
+            cells[at] = draw(st.sampled_from(CELLS.get(names[at], [""])))
+        lines.append("" if draw(st.integers(0, 9)) == 0 else ",".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+@given(csv_texts())
+@example(
+    "instruction_id,received_at,action,series,principal,currency,guaranteed_delivery\n"
+    "t1,2004-11-01T10:00,tender,l3-11-2008,NaN,,\n"
+    "t2,2004-11-01T10:00:00Z,tender,l3-11-2008,Infinity,USD,yes\n"
+    "t3,2004-11-01T10:00-08:00,Tender,l3-11-2008,1_000,usd,maybe\n"
+    "t4,2004-11-01T10:00,tender,l3-10.75-euro-2008,1000,USD,no\n"
+    "t5,2004-11-01T10:00,tender,l3-11-2008\n"
+)
+def test_the_fast_row_reader_agrees_with_parse_row(text: str) -> None:
+    terms, _ = level3()
+    instructions, problems = parse_instructions_csv_lenient(text, terms, "in.csv")
+    expected, expected_problems = row_by_row(text, terms)
+    assert [(i, i.line) for i in instructions] == [(i, i.line) for i in expected]
+    assert [type(i) for i in instructions] == [type(i) for i in expected]
+    assert [i.received_at.tzinfo for i in instructions] == [i.received_at.tzinfo for i in expected]
+    assert problems == expected_problems

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from pathlib import Path
 
 from corpact.errors import InputError, Problem
@@ -36,6 +37,7 @@ CSV_COLUMNS = (
 REQUIRED_COLUMNS = ("instruction_id", "received_at", "action")
 TRUE_WORDS = {"true", "yes", "y", "1"}
 FALSE_WORDS = {"false", "no", "n", "0", ""}
+_FLAG_WORDS = frozenset(TRUE_WORDS | FALSE_WORDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,8 +396,8 @@ def parse_instructions_csv_lenient(
     text: str, terms: OfferTerms, source: str
 ) -> tuple[list[Instruction], list[Problem]]:
     """Parse what can be parsed; return the rows' problems instead of raising (header: raises)."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, [])
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
     problems = [
@@ -413,13 +415,84 @@ def parse_instructions_csv_lenient(
     ]
     if problems:
         raise InputError(problems)
+    plain = _PlainTenders(header, terms)
     instructions: list[Instruction] = []
     for row in reader:
-        row_problems, instruction = parse_row(row, terms, source, reader.line_num)
+        if not row:
+            continue  # a blank line, as csv.DictReader skips it
+        line = reader.line_num
+        tender = plain.read(row, line)
+        if tender is not None:
+            instructions.append(tender)
+            continue
+        row_problems, instruction = parse_row(_as_record(header, row), terms, source, line)
         problems.extend(row_problems)
         if instruction is not None:
             instructions.append(instruction)
     return instructions, problems
+
+
+def _as_record(header: list[str], row: list[str]) -> dict[str, str | None]:
+    """The row as csv.DictReader gives it (missing trailing cells are None)."""
+    record: dict[str, str | None] = dict(zip(header, row, strict=False))
+    for name in header[len(row) :]:
+        record[name] = None
+    return record
+
+
+class _PlainTenders:
+    """Reads the common row, a tender with nothing wrong in it, without `parse_row`'s per-cell
+    closures and problem lists (a bulk file has a million of them). Any other row returns None
+    and goes through `parse_row`, which alone decides what is wrong with a row: both paths must
+    build the same `Tender` from the same row (tests/tender/test_bad_input.py compares them)."""
+
+    __slots__ = ("_cells", "_series", "_width", "_zone")
+
+    def __init__(self, header: list[str], terms: OfferTerms) -> None:
+        # The last of duplicate column names wins, as in csv.DictReader.
+        position = {name: i for i, name in enumerate(header)}
+        self._width = max(position.values(), default=-1) + 1
+        # Absent columns read the "" that `read` appends to the row.
+        self._cells = itemgetter(*(position.get(name, -1) for name in CSV_COLUMNS))
+        self._series = terms.series_by_id()
+        self._zone = terms.time_zone
+
+    def read(self, row: list[str], line: int) -> Tender | None:
+        if len(row) < self._width:
+            return None
+        row.append("")  # the row is ours; the extra cell is past the header, so never read
+        cells: tuple[str, ...] = self._cells(row)
+        instruction_id, received, action, series_id, amount, currency, *rest = map(str.strip, cells)
+        participant, account, reference, flag, _withdraws = rest
+        if not instruction_id or not series_id or action.lower() != "tender":
+            return None
+        series = self._series.get(series_id)
+        flag = flag.lower()
+        if series is None or flag not in _FLAG_WORDS:
+            return None
+        if currency and currency.upper() != series.currency:
+            return None
+        try:
+            # parse_instant, then held in UTC (see parse_row).
+            moment = datetime.fromisoformat(received.replace("Z", "+00:00"))
+            principal = Decimal(amount.replace(",", "").replace("_", ""))
+        except (ValueError, InvalidOperation):
+            return None
+        if not principal.is_finite():
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self._zone)
+        return Tender(
+            instruction_id,
+            moment.astimezone(UTC),
+            series_id,
+            principal,
+            participant=participant,
+            account=account,
+            reference=reference,
+            guaranteed_delivery=flag in TRUE_WORDS,
+            line=line,
+        )
 
 
 def parse_row(
