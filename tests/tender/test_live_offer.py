@@ -226,6 +226,30 @@ def test_a_writer_between_import_chunks_gets_the_rest_checked_in_full(
         assert desk.store.tree_size() == size + terminated[0] + 1
 
 
+def test_the_import_verdict_covers_only_the_import_lines(desk: OfferDesk) -> None:
+    desk.launch(OFFER)
+    desk.import_csv("level3-2004", ALL, received_before=BEFORE_SUPPLEMENT)
+    refusals: list[Exception] = []
+
+    def submit_a_bad_tender(_count: int) -> None:
+        # After a chunk that was all recorded already, from the importing desk itself.
+        bad = Tender("bad", datetime(2004, 11, 1, tzinfo=NEW_YORK), "no-such", Decimal(1000))
+        with pytest.raises(InputError) as caught:
+            desk.submit("level3-2004", [bad])
+        refusals.append(caught.value)
+
+    size = desk.store.tree_size()
+    desk.import_csv(
+        "level3-2004",
+        ALL,
+        chunk=20,
+        received_before=BEFORE_SUPPLEMENT,
+        progress=submit_a_bad_tender,
+    )
+    assert len(refusals) == 10
+    assert desk.store.tree_size() == size
+
+
 @pytest.mark.parametrize(
     "point",
     ["received", "entries_written", "nodes_written", "before_commit", "after_commit_before_reply"],

@@ -209,21 +209,22 @@ class OfferDesk:
         last = events[-1]
         checked: _Checked | None = _Checked(len(events), last.index, last.idempotency_key)
         receipts: list[Receipt] = []
-        try:
-            for start in range(0, len(ordered), chunk):
-                part = ordered[start : start + chunk]
-                self._checked = checked
-                try:
-                    written = self.submit(offer_id, part)
-                except InputError as err:
-                    raise InputError(_with_source(err.problems, str(path))) from None
-                receipts += written
-                # The guard drops the trial's verdict when the stream moved; it stays dropped.
-                checked = None if self._checked is None else _advanced(self._checked, written)
-                if progress is not None:
-                    progress(len(part))
-        finally:
-            self._checked = None
+        for start in range(0, len(ordered), chunk):
+            part = ordered[start : start + chunk]
+            self._checked = checked
+            try:
+                written = self.submit(offer_id, part)
+            except InputError as err:
+                raise InputError(_with_source(err.problems, str(path))) from None
+            finally:
+                # Only these lines were checked: nothing else (say, a submit from `progress`)
+                # may pass on the trial's verdict.
+                held, self._checked = self._checked is not None, None
+            receipts += written
+            # The guard drops the verdict when the stream moved; then it stays dropped.
+            checked = _advanced(checked, written) if held and checked is not None else None
+            if progress is not None:
+                progress(len(part))
         if checked is not None and checked.length > len(events) and trial.ledger is not None:
             # The trial's state is the fold of the stream as the import left it.
             trial.ledger.source = source
