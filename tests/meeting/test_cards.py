@@ -2,8 +2,8 @@
 
 Plain instructions on registered positions are counted from packed cards instead of their
 lines; every other instruction goes through the general per-line path. The property below
-tabulates the same inputs with the shortcut and with it switched off (everything down the
-general path) and requires identical results, on meetings with more items than one card word
+tabulates the same inputs with the shortcut, with it switched off (everything down the
+general path) and with its marks looked up the long way, and requires identical results, on meetings with more items than one card word
 holds and with classes that vote on different items.
 """
 
@@ -144,6 +144,9 @@ def test_cards_and_the_general_path_agree(
     votes = VoteBook.from_instructions(instructions)
     fast = tabulate(meeting, register, votes)
     assert fast.to_json_dict() == without_cards(meeting, register, votes).to_json_dict()
+    # Marks looked up through each text's place on the agenda, as for files with many texts.
+    with patch.object(cards_module, "DIRECT_LOOKUP_LIMIT", 0):
+        assert tabulate(meeting, register, votes).to_json_dict() == fast.to_json_dict()
 
 
 REGISTER = Register.from_rows(
@@ -223,9 +226,9 @@ def test_a_whole_position_vote_and_broker_non_vote_on_one_item_are_overmarked() 
 
 
 def test_inconsistent_instructions_found_with_or_without_nulls_in_the_votes() -> None:
-    """Without NULLs an instruction is inconsistent when its lines form more than one
-    (voter, channel, class) combination; with a NULL anywhere the string extremes decide
-    (NULLs ignored). Both must reject the same instructions."""
+    """An instruction is inconsistent when its lines disagree on voter, channel, class or
+    time; a NULL is one more value, so a line with no voter beside a line with one is a
+    disagreement. The report names the greatest voter, whatever the order of the lines."""
     votes = VoteBook.from_instructions(
         [
             card("I1", "C1", ("auditor", None, "for"), ("directors", "n1", "for")),
@@ -238,10 +241,17 @@ def test_inconsistent_instructions_found_with_or_without_nulls_in_the_votes() ->
     votes[3]["channel"] = "telephone"  # I2: two channels
     votes[5]["class_id"] = "pref"  # I3: a class on one line only
     plain = tabulate(big_meeting(), REGISTER, VoteBook.from_arrow(pa.Table.from_pylist(votes)))
-    with_null = [*votes, dict(votes[-1], instruction_id="I5", line_no=99, voter=None)]
-    nulls = tabulate(big_meeting(), REGISTER, VoteBook.from_arrow(pa.Table.from_pylist(with_null)))
     expected = [("I1", "inconsistent_instruction"), ("I2", "inconsistent_instruction")]
     expected.append(("I3", "inconsistent_instruction"))
     assert [(r.instruction_id, r.reason) for r in plain.rejections] == expected
-    assert [(r.instruction_id, r.reason) for r in nulls.rejections][:3] == expected
-    assert [r.voter for r in plain.rejections] == ["P1", "C1", "P1"]  # the greatest, as before
+    assert [r.voter for r in plain.rejections] == ["P1", "C1", "P1"]  # the greatest
+    backwards = VoteBook.from_arrow(pa.Table.from_pylist(votes[::-1]))
+    assert tabulate(big_meeting(), REGISTER, backwards).rejections == plain.rejections
+    alone = dict(votes[-1], instruction_id="I5", line_no=99, voter=None)
+    mixed = [dict(votes[-1], instruction_id="I6", line_no=100 + n, voter=v) for n, v in
+             enumerate([None, "P1"])]  # fmt: skip
+    nulls = tabulate(
+        big_meeting(), REGISTER, VoteBook.from_arrow(pa.Table.from_pylist([*votes, alone, *mixed]))
+    )
+    found = [(r.instruction_id, r.reason, r.voter) for r in nulls.rejections]
+    assert found[3:] == [("I5", "unknown_voter", ""), ("I6", "inconsistent_instruction", "P1")]

@@ -292,3 +292,13 @@ def test_separate_class_votes_and_votes_per_share() -> None:
     assert amend.test.denominator == 225
     assert [t.passed for t in amend.class_tests] == [True, False]
     assert not amend.passed
+
+
+def test_a_register_built_in_code_refuses_a_position_given_twice() -> None:
+    """The CSV loader names the repeated line; a register built from rows or Arrow must refuse
+    the same, or the position would be counted twice."""
+    row = RegisterRow("H1", "Holder", "common", Decimal(10), "registered")
+    with pytest.raises(InputError) as raised:
+        Register.from_rows([row, row, RegisterRow("H2", "Other", "common", Decimal(5), "nominee")])
+    assert [p.rule for p in raised.value.problems] == ["register-duplicate"]
+    assert "'H1' class 'common' appears 2 times" in str(raised.value)

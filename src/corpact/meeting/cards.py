@@ -15,9 +15,13 @@ is plain. Any NULL makes a line not plain.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from math import prod
+from typing import cast
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -32,6 +36,7 @@ CHOICE_SHIFT = 16
 ITEMS_PER_WORD = 15  # 4-bit nibbles, clear of the sign bit
 NIBBLE_BITS = 4
 NIBBLE_MASK = (1 << NIBBLE_BITS) - 1
+DIRECT_LOOKUP_LIMIT = 1 << 16  # entries of a constant list written into the SQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,52 +81,101 @@ def card_layout(meeting: Meeting, items: pa.Table) -> CardLayout:
     return CardLayout(codes, items.num_rows, tuple(frozenset(e) for e in entitled))
 
 
-def item_code(layout: CardLayout, t: ir.Table) -> ir.IntegerValue:
-    """Packed code of the line's (proposal, item), NULL when the agenda has no such item."""
-    by_proposal = [
-        (
-            t.proposal_id == proposal_id,
-            ibis.cases(*((t.item_id == item, code) for item, code in items.items())),
-        )
-        for proposal_id, items in layout.codes.items()
-    ]
-    if not by_proposal:
-        return ibis.null("int64")
-    code: ir.IntegerValue = ibis.cases(*by_proposal).cast("int64")
-    return code
+def _list_extract_signature(values: ir.ArrayValue, position: ir.IntegerValue) -> ir.IntegerValue:
+    """DuckDB's own `list_extract` (1-based), without Ibis's handling of negative indexes,
+    which costs more than the lookup itself on ten million lines."""
+    raise NotImplementedError  # pragma: no cover - compiled to SQL, never called
 
 
-def choice_code(t: ir.Table) -> ir.IntegerValue:
-    code: ir.IntegerValue = ibis.cases(
-        *((t.choice == choice, code) for choice, code in CHOICE_CODES.items())
-    ).cast("int64")
-    return code
+_list_extract = cast(
+    Callable[[ir.Value, ir.Value], ir.IntegerValue],
+    ibis.udf.scalar.builtin(
+        name="list_extract", signature=((dt.Array(dt.int64), dt.int64), dt.int64)
+    )(_list_extract_signature),
+)
+
+
+def _lookup(values: list[int], index: ir.IntegerValue) -> ir.IntegerValue:
+    """`values[index]` from a constant list indexed per row: cheaper than a CASE or a join.
+    (The list's SQL type follows its largest value, hence no arithmetic on the result that
+    could leave 32 bits.)"""
+    if not values:
+        return ibis.literal(0, type="int64")
+    return _list_extract(ibis.literal(values, type="array<int64>"), index + 1)
+
+
+def with_marks(layout: CardLayout, lines: ir.Table, names: Mapping[str, pa.Table]) -> ir.Table:
+    """Each line with `plain` and `nibble` (its mark, already shifted into place in card word
+    `mark_word`; 0 when the line is not plain), looked up from the numbers the vote book gave
+    its proposal, item and choice texts (`names[column]` maps each number back to its text).
+
+    When every combination of those texts fits in a short list, one lookup per line does it;
+    otherwise each text is first reduced to its place on the agenda (0 when it has none)."""
+    item_codes: dict[tuple[str | None, str | None], int] = {
+        (p, i): code for p, items in layout.codes.items() for i, code in items.items()
+    }
+
+    def mark(proposal: str | None, item: str | None, choice: str | None) -> int:
+        code = item_codes.get((proposal, item))
+        number = CHOICE_CODES.get(choice) if choice is not None else None
+        if code is None or number is None or not code >> (number + CHOICE_SHIFT) & 1:
+            return 0
+        return number + 1 << nibble_shift(code & ITEM_KEY_MASK)
+
+    def word(proposal: str | None, item: str | None) -> int:
+        code = item_codes.get((proposal, item), 0)
+        return (code & ITEM_KEY_MASK) // ITEMS_PER_WORD
+
+    texts = [_texts(names, c) for c in ("proposal_id", "item_id", "choice")]
+    numbers = [lines.proposal_no, lines.item_no, lines.choice_no]
+    if prod(len(t) for t in texts) > DIRECT_LOOKUP_LIMIT:
+        agenda: list[list[str | None]] = [
+            [None, *layout.codes],
+            [None, *sorted({i for items in layout.codes.values() for i in items})],
+            [None, *CHOICE_CODES],
+        ]
+        numbers = [
+            _lookup([places.get(t, 0) if t is not None else 0 for t in found], number)
+            for found, number, places in zip(
+                texts, numbers, ({t: n for n, t in enumerate(a) if n} for a in agenda), strict=True
+            )
+        ]
+        texts = agenda
+    proposals, items, choices = texts
+    pair = numbers[0] * len(items) + numbers[1]
+    marked = lines.mutate(
+        mark=_lookup(
+            [mark(p, i, c) for p in proposals for i in items for c in choices],
+            pair * len(choices) + numbers[2],
+        ),
+        mark_word=_lookup([word(p, i) for p in proposals for i in items], pair)
+        if len(layout.words) > 1
+        else ibis.literal(0, type="int64"),
+    )
+    plain: ir.BooleanValue = (
+        (marked.mark != 0)
+        & marked.line_error.isnull()
+        & marked.shares.isnull()
+        & ~marked.discretionary
+    ).fill_null(False)
+    return marked.mutate(plain=plain, nibble=ibis.ifelse(plain, marked.mark, 0))
+
+
+def _texts(names: Mapping[str, pa.Table], column: str) -> list[str | None]:
+    found: list[str | None] = names[column].column(column).to_pylist()
+    return found
 
 
 def line_aggregates(layout: CardLayout, lines: ir.Table) -> dict[str, ir.Value]:
-    """Per-instruction aggregates over its lines: how many, how many plain, the card words."""
-    code = item_code(layout, lines)
-    key = code & ITEM_KEY_MASK
-    choice = choice_code(lines)
-    offered = ((code >> (choice + CHOICE_SHIFT)) & 1) == 1
-    plain: ir.BooleanValue = (
-        offered & lines.line_error.isnull() & lines.shares.isnull() & ~lines.discretionary
-    ).fill_null(False)
-    nibble = (choice + 1) << ((key % ITEMS_PER_WORD) * NIBBLE_BITS)
+    """Per-instruction aggregates over the lines of `with_marks`: how many, how many plain,
+    the card words."""
     words = {
-        word: ibis.ifelse(plain & (key // ITEMS_PER_WORD == w), nibble, 0).bit_or()
+        word: ibis.ifelse(lines.mark_word == w, lines.nibble, 0).bit_or()
         for w, word in enumerate(layout.words)
     }
-    return {"n_lines": lines.count(), "plain_lines": lines.count(where=plain), **words}
-
-
-def combined_aggregates(layout: CardLayout, parts: ir.Table) -> dict[str, ir.Value]:
-    """`line_aggregates` of the parts of one instruction, combined."""
-    return {
-        "n_lines": parts.n_lines.sum(),
-        "plain_lines": parts.plain_lines.sum(),
-        **{word: parts[word].bit_or() for word in layout.words},
-    }
+    if len(layout.words) == 1:  # every item in one word: no test of the word needed
+        words = {layout.words[0]: lines.nibble.bit_or()}
+    return {"n_lines": lines.count(), "plain_lines": lines.count(where=lines.plain), **words}
 
 
 def counts_as_card(layout: CardLayout, t: ir.Table) -> ir.BooleanValue:

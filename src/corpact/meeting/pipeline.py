@@ -23,9 +23,9 @@ Share quantities stay `DECIMAL(38, 6)` end to end; nothing is ever a float.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from dataclasses import dataclass
 from decimal import Decimal
+from math import prod
 from typing import Any
 
 import ibis
@@ -39,7 +39,14 @@ from corpact.meeting.cards import CHOICE_CODES
 from corpact.meeting.model import CHOICE_BUCKET, FREQUENCY_CHOICES, Meeting
 from corpact.meeting.reconcile import TieOutcome, classify_ties, reconcile_groups
 from corpact.meeting.register import SHARES_TYPE, Register
-from corpact.meeting.votes import CHANNELS, VoteBook, to_epoch_us
+from corpact.meeting.votes import (
+    CHANNELS,
+    CODED_COLUMNS,
+    VoteBook,
+    VoteCodes,
+    counting,
+    to_epoch_us,
+)
 
 IN_PERSON_RANK = 10**17  # added to epoch microseconds: a ballot outranks any proxy time
 Q_BUCKETS = ("for", "against", "abstain", *FREQUENCY_CHOICES)
@@ -132,29 +139,12 @@ def _dimensions(meeting: Meeting) -> dict[str, pa.Table]:
     }
 
 
-def _row_ids(count: int) -> pa.ChunkedArray:
-    """0, 1, ..., count - 1 without a Python loop: the scans name exception lines by index."""
-    ones = pc.fill_null(pa.nulls(count, pa.int64()), 1)
-    return pa.chunked_array([pc.subtract(pc.cumulative_sum(ones), 1)], pa.int64())
-
-
-def _take_sorted(table: pa.Table, rows: list[int]) -> pa.Table:
-    """`table.take(rows)` for ascending `rows`, batch by batch: a take across many chunks at
-    once is several times slower."""
-    picked: list[pa.RecordBatch] = []
-    offset = 0
-    for batch in table.to_batches():
-        end = offset + batch.num_rows
-        first, last = bisect_left(rows, offset), bisect_left(rows, end)
-        if last > first:
-            local = pa.array([r - offset for r in rows[first:last]], pa.int64())
-            picked.append(batch.take(local))
-        offset = end
-    return pa.Table.from_batches(picked, schema=table.schema)
-
-
 class Pipeline:
-    """One tabulation run on a private in-memory DuckDB connection."""
+    """One tabulation run on a private in-memory DuckDB connection.
+
+    Lines are grouped and joined on the integer numbers the vote book assigned at load
+    (instruction, voter, channel, class); text is looked up only for the rows reported.
+    """
 
     def __init__(self, meeting: Meeting, register: Register, votes: VoteBook) -> None:
         self.meeting = meeting
@@ -162,17 +152,19 @@ class Pipeline:
         dims = _dimensions(meeting)
         self.dims = {name: ibis.memtable(table) for name, table in dims.items()}
         self.layout = cards.card_layout(meeting, dims["items"])
-        self.line_table = votes.table.append_column("row_id", _row_ids(votes.table.num_rows))
-        self.lines = ibis.memtable(self.line_table)
-        self.header_nulls = any(
-            votes.table.column(name).null_count for name in ("voter", "channel", "class_id")
-        )
+        line_table = votes.table
+        for name in votes.codes.lines.column_names:
+            line_table = line_table.append_column(name, votes.codes.lines.column(name))
+        self.line_table = line_table
+        self.lines = ibis.memtable(line_table)
+        self.codes = votes.codes
+        self.names = {c: ibis.memtable(t) for c, t in votes.codes.names.items()}
         class_keys = pc.index_in(
             register.table.column("class_id"),
             value_set=pa.array([c.class_id for c in meeting.classes]),
         )
         numbered = register.table.append_column(
-            "pos_id", _row_ids(register.table.num_rows)
+            "pos_id", pa.chunked_array([counting(register.table.num_rows)])
         ).append_column("class_key", class_keys.cast(pa.int64()))
         self.positions = ibis.memtable(numbered)
 
@@ -188,58 +180,71 @@ class Pipeline:
         table = self.con.to_pyarrow(expr)
         return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
 
-    def headers(self) -> ir.Table:
-        """One row per instruction. The lines are first grouped by (instruction, voter, channel,
-        class); the string extremes that expose inconsistent lines are then taken over those
-        few combinations, which costs far less than taking them over every line."""
-        lines = self.lines
-        layout = self.layout
-        combos = lines.group_by(["instruction_id", "voter", "channel", "class_id"]).aggregate(
+    def voter_positions(self) -> ir.Table:
+        """Record-date positions keyed by the number of their holder among the voters, and of
+        their class among the classes the lines name (NULL when no line names it)."""
+        pos, voters, classes = self.positions, self.names["voter"], self.names["class_id"]
+        vp = pos.join(voters, pos.holder_id == voters.voter)
+        vp = vp.left_join(classes, vp.class_id == classes.class_id)
+        return self.materialize(
+            "voter_positions",
+            vp.select(
+                "pos_id",
+                "voter_no",
+                "class_key",
+                "holder_type",
+                pos_class=vp.class_id,
+                pos_shares=vp.shares,
+                pos_class_no=vp.class_no,
+            ),
+        )
+
+    def headers(self, vpos: ir.Table) -> ir.Table:
+        """One row per instruction number; a line that disagrees with another line of its
+        instruction on voter, channel, class (a NULL counts as a value) or time makes the
+        instruction inconsistent."""
+        lines = cards.with_marks(self.layout, self.lines, self.codes.names)
+        header = _HeaderKey(self.codes)
+        lines = lines.mutate(header_key=header.encode(lines))
+        errors_seen = self.codes.lines.column("header_error_no").null_count < len(self.codes.lines)
+        h = lines.group_by("ins_no").aggregate(
             at=lines.executed_us.max(),
             at_min=lines.executed_us.min(),
-            header_error=lines.header_error.max(),
+            header_key=lines.header_key.max(),
+            header_key_min=lines.header_key.min(),
+            # Most files have no header errors at all; then the aggregate is not needed.
+            header_error_no=lines.header_error_no.max() if errors_seen else ibis.null("int32"),
             first_line=lines.line_no.min(),
-            **cards.line_aggregates(layout, lines),
+            **cards.line_aggregates(self.layout, lines),
         )
-        h = combos.group_by("instruction_id").aggregate(
-            voter=combos.voter.max(),
-            at=combos.at.max(),
-            at_min=combos.at_min.min(),
-            channel=combos.channel.max(),
-            cls=combos.class_id.max(),
-            header_error=combos.header_error.max(),
-            first_line=combos.first_line.min(),
-            n_combos=combos.count(),
-            **self._minima(combos),
-            **cards.combined_aggregates(layout, combos),
-        )
-        pos = self.positions
-        holders = pos.group_by(known_voter=pos.holder_id).aggregate(n_classes=pos.count())
-        held = pos.select(held_voter=pos.holder_id, held_class=pos.class_id)
+        h = h.mutate(**header.decode(h.header_key))
+        channels = self.names["channel"]
+        errors = self.names["header_error"]
+        classes = self.names["class_id"].select(k_class_no="class_no", cls="class_id")
+        known = vpos.select(k_voter_no=vpos.voter_no).distinct()
+        held = vpos.select(held_voter_no="voter_no", held_class_no="pos_class_no").distinct()
         cut = self.dims["cutoffs"]
-        h = h.left_join(holders, h.voter == holders.known_voter)
-        h = h.left_join(held, [h.voter == held.held_voter, h.cls == held.held_class])
+        h = h.left_join(channels, h.channel_no == channels.channel_no).drop("channel_no_right")
+        h = h.left_join(classes, h.class_no == classes.k_class_no)
+        h = h.left_join(errors, h.header_error_no == errors.header_error_no).drop(
+            "header_error_no_right"
+        )
+        h = h.left_join(known, h.voter_no == known.k_voter_no)
+        h = h.left_join(held, [h.voter_no == held.held_voter_no, h.class_no == held.held_class_no])
         h = h.left_join(cut, h.channel == cut.d_channel)
-        if self.header_nulls:
-            inconsistent = (
-                (h.voter != h.voter_min)
-                | (h.at != h.at_min)
-                | (h.channel != h.channel_min)
-                | (h.cls != h.cls_min)
-            )
-        else:
-            inconsistent = (h.n_combos > 1) | (h.at != h.at_min)
+        inconsistent = (h.header_key != h.header_key_min) | (h.at != h.at_min)
         reason = ibis.cases(
             (h.header_error.notnull(), h.header_error),
             (inconsistent, "inconsistent_instruction"),
-            (h.known_voter.isnull(), "unknown_voter"),
-            ((h.cls != "") & h.held_voter.isnull(), "no_position_in_class"),
+            (h.k_voter_no.isnull(), "unknown_voter"),
+            ((h.cls != "") & h.held_voter_no.isnull(), "no_position_in_class"),
             (h.at > h.d_cutoff_us, "after_polls_closed"),
             else_=ibis.null(str),
         )
         return h.select(
-            "instruction_id",
-            "voter",
+            "ins_no",
+            "voter_no",
+            "class_no",
             "at",
             "channel",
             "cls",
@@ -247,69 +252,61 @@ class Pipeline:
             "n_lines",
             "plain_lines",
             *self.layout.words,
-            cutoff_us=h.d_cutoff_us,
             reason=reason,
         )
 
-    def _minima(self, combos: ir.Table) -> dict[str, ir.Value]:
-        """String minima, needed only when a voter, channel or class is NULL somewhere: an
-        inconsistency ignores NULLs. Without NULLs, two combinations of one instruction differ
-        in a non-NULL value, so more than one combination is exactly an inconsistency."""
-        if not self.header_nulls:
-            return {}
-        return {
-            "voter_min": combos.voter.min(),
-            "channel_min": combos.channel.min(),
-            "cls_min": combos.class_id.min(),
-        }
+    def named(self, t: ir.Table, *columns: str) -> ir.Table:
+        """`t` with the text of the given coded columns (`instruction_id`, `voter`)."""
+        for column in columns:
+            names = self.names[column]
+            code = CODED_COLUMNS[column]
+            t = t.left_join(names, t[code] == names[code]).drop(f"{code}_right")
+        return t
 
-    def candidates(self, headers: ir.Table) -> ir.Table:
+    def candidates(self, headers: ir.Table, vpos: ir.Table) -> ir.Table:
         valid = headers.filter(headers.reason.isnull())
-        pos = self.positions
         cand = valid.join(
-            pos,
-            [valid.voter == pos.holder_id, (valid.cls == "") | (valid.cls == pos.class_id)],
+            vpos,
+            [
+                valid.voter_no == vpos.voter_no,
+                (valid.cls == "") | (valid.class_no == vpos.pos_class_no),
+            ],
         )
         rank = ibis.ifelse(cand.channel == "in_person", IN_PERSON_RANK, 0) + cand.at
         cand = self.materialize(
             "claims",
             cand.select(
-                "instruction_id",
-                "voter",
+                "ins_no",
                 "channel",
-                "at",
                 "first_line",
                 "n_lines",
                 "plain_lines",
                 *self.layout.words,
-                pos_class=cand.class_id,
-                pos_shares=cand.shares,
-                holder_type=cand.holder_type,
-                pos_id=cand.pos_id,
-                class_key=cand.class_key,
+                "pos_id",
+                "class_key",
+                "pos_class",
+                "pos_shares",
+                "holder_type",
                 rank=rank,
             ),
         )
-        best = cand.group_by(["voter", "pos_class"]).aggregate(best=cand.rank.max())
-        cand = cand.join(best, ["voter", "pos_class"])
-        top_count = (
-            cand.filter(cand.rank == cand.best)
-            .group_by(["voter", "pos_class"])
-            .aggregate(n_top=ibis._.count())
-        )
-        cand = cand.join(top_count, ["voter", "pos_class"])
-        return cand.mutate(is_top=cand.rank == cand.best)
+        best = cand.group_by(b_pos_id="pos_id").aggregate(best=cand.rank.max())
+        top = cand.join(best, [cand.pos_id == best.b_pos_id, cand.rank == best.best])
+        top_count = top.group_by(t_pos_id="pos_id").aggregate(n_top=top.count())
+        cand = cand.join(best, cand.pos_id == best.b_pos_id)
+        cand = cand.join(top_count, cand.pos_id == top_count.t_pos_id)
+        return cand.mutate(is_top=cand.rank == cand.best).drop("b_pos_id", "t_pos_id")
 
     def _with_positions(self, lines: ir.Table, effective: ir.Table) -> ir.Table:
         eff = effective.select(
-            e_instruction="instruction_id",
+            e_ins_no="ins_no",
             pos_id="pos_id",
             class_key="class_key",
             pos_class="pos_class",
             pos_shares="pos_shares",
             holder_type="holder_type",
         )
-        return lines.join(eff, lines.instruction_id == eff.e_instruction)
+        return lines.join(eff, lines.ins_no == eff.e_ins_no)
 
     def line_view(self, lines: ir.Table, effective: ir.Table) -> ir.Table:
         """Lines of effective instructions, one row per position covered, with a rejection
@@ -354,13 +351,16 @@ class Pipeline:
             item_known=el.d_item.notnull() & el.d_ent_class.notnull(),
         )
 
+    def lines_of(self, numbers: pa.Array) -> pa.Table:
+        """The lines of the given instruction numbers. A semi-join in Arrow: DuckDB would
+        convert every text column of every line before it could drop the lines not wanted."""
+        wanted = pc.is_in(self.line_table.column("ins_no"), value_set=numbers)
+        return self.line_table.filter(wanted)
+
     def exception_lines(self, effective: ir.Table) -> ir.Table:
-        """The lines of the effective instructions that are not cards, read back by row."""
-        ids = effective.filter(~effective.card).select(x_instruction="instruction_id").distinct()
-        lines = self.lines.select("instruction_id", "row_id")
-        rows = lines.semi_join(ids, lines.instruction_id == ids.x_instruction).select("row_id")
-        picked = self.con.to_pyarrow(rows.order_by("row_id")).column("row_id")
-        return ibis.memtable(_take_sorted(self.line_table, picked.to_pylist()))
+        """The lines of the effective instructions that are not cards."""
+        ids = effective.filter(~effective.card).select("ins_no").distinct()
+        return ibis.memtable(self.lines_of(self.con.to_pyarrow(ids).column("ins_no")))
 
     def card_totals(self, effective: ir.Table) -> ir.Table:
         """Per (item, class) by bucket, the votes of the positions counted as cards."""
@@ -441,20 +441,61 @@ class Pipeline:
         )
 
 
+class _HeaderKey:
+    """Voter, channel and class numbers of a line packed into one BIGINT (NULL as one more
+    number), so that two aggregates instead of six find the instructions whose lines
+    disagree."""
+
+    def __init__(self, codes: VoteCodes) -> None:
+        self.sizes = [codes.names[c].num_rows + 1 for c in ("voter", "channel", "class_id")]
+        check(prod(self.sizes) < 1 << 62, "too many distinct voters, channels and classes")
+
+    def encode(self, lines: ir.Table) -> ir.IntegerValue:
+        _, channels, classes = self.sizes
+        voter, channel, cls = (
+            number.cast("int64").fill_null(size - 1)
+            for number, size in zip(
+                (lines.voter_no, lines.channel_no, lines.class_no), self.sizes, strict=True
+            )
+        )
+        key: ir.IntegerValue = (voter * channels + channel) * classes + cls
+        return key
+
+    def decode(self, key: ir.IntegerValue) -> dict[str, ir.IntegerValue]:
+        voters, channels, classes = self.sizes
+        return {
+            "voter_no": (key // (channels * classes)).nullif(voters - 1).cast("int32"),
+            "channel_no": (key // classes % channels).nullif(channels - 1).cast("int32"),
+            "class_no": (key % classes).nullif(classes - 1).cast("int32"),
+        }
+
+
 def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
     """Run every stage; same-time ties and over-votes are settled by `reconcile` rules."""
     p = Pipeline(meeting, register, votes)
-    headers = p.materialize("headers", p.headers())
-    rejected_instructions = p.fetch(headers.filter(headers.reason.notnull()))
-    cand = p.materialize("candidates", p.candidates(headers))
-    tie_rows = p.fetch(cand.filter(cand.is_top & (cand.n_top > 1)))
+    vpos = p.voter_positions()
+    headers = p.materialize("headers", p.headers(vpos))
+    rejected = p.named(headers.filter(headers.reason.notnull()), "instruction_id", "voter")
+    rejected_instructions = _named_by_lines(
+        p,
+        p.fetch(
+            rejected.select("ins_no", "instruction_id", "voter", "cls", "first_line", "reason")
+        ),
+    )
+    cand = p.materialize("candidates", p.candidates(headers, vpos))
+    tied = cand.filter(cand.is_top & (cand.n_top > 1))
+    tie_rows = p.fetch(
+        p.named(
+            tied.join(p.positions.select("pos_id", voter="holder_id"), "pos_id"), "instruction_id"
+        )
+    )
     tie_lines: list[dict[str, Any]] = []
     if tie_rows:
-        ids = ibis.memtable(pa.table({"tie_id": sorted({r["instruction_id"] for r in tie_rows})}))
-        tie_lines = p.fetch(p.lines.semi_join(ids, p.lines.instruction_id == ids.tie_id))
+        numbers = pa.array(sorted({r["ins_no"] for r in tie_rows}), pa.int32())
+        tie_lines = p.lines_of(numbers).to_pylist()
     ties = classify_ties(tie_rows, tie_lines)
-    effective, lost = _effective(p, cand, ties)
-    revoked = p.fetch_tuples(_revocations(lost, effective))
+    effective, lost = _effective(p, cand, ties, tie_rows)
+    revoked = p.fetch_tuples(_revocations(p, lost, effective))
     exceptions = p.line_view(p.exception_lines(effective), effective.filter(~effective.card))
     exceptions = p.materialize("exceptions", exceptions)
     rejected_lines = p.fetch(
@@ -482,28 +523,52 @@ def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
     )
 
 
-def _effective(p: Pipeline, cand: ir.Table, ties: TieOutcome) -> tuple[ir.Table, ir.Table]:
+def _named_by_lines(p: Pipeline, rejected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An inconsistent instruction names the greatest voter and class among its lines, so
+    that the report does not depend on the order in which the lines were numbered."""
+    inconsistent = {r["ins_no"]: r for r in rejected if r["reason"] == "inconsistent_instruction"}
+    if inconsistent:
+        lines = p.lines_of(pa.array(sorted(inconsistent), pa.int32()))
+        for key, voter, cls in zip(
+            *(lines.column(c).to_pylist() for c in ("ins_no", "voter", "class_id")), strict=True
+        ):
+            row = inconsistent[key]
+            if voter is not None and (row["voter"] is None or voter > row["voter"]):
+                row["voter"] = voter
+            if cls is not None and (row["cls"] is None or cls > row["cls"]):
+                row["cls"] = cls
+    return rejected
+
+
+def _effective(
+    p: Pipeline, cand: ir.Table, ties: TieOutcome, tie_rows: list[dict[str, Any]]
+) -> tuple[ir.Table, ir.Table]:
     """The one counted instruction per position, and the candidates that lost."""
     top = cand.is_top
     effective = cand.filter(top & (cand.n_top == 1))
     tied = cand.filter(top & (cand.n_top > 1))
     lost = cand.filter(~top)
     if ties.winners:
-        keep = ibis.memtable(pa.Table.from_pylist(ties.winners)).select(
-            w_instruction="instruction_id", w_voter="voter", w_class="pos_class"
+        numbers = {
+            (r["instruction_id"], r["voter"], r["pos_class"]): (r["ins_no"], r["pos_id"])
+            for r in tie_rows
+        }
+        picked = [numbers[(w["instruction_id"], w["voter"], w["pos_class"])] for w in ties.winners]
+        keep = ibis.memtable(
+            pa.table(
+                {
+                    "w_ins_no": pa.array([i for i, _ in picked], pa.int32()),
+                    "w_pos_id": pa.array([q for _, q in picked], pa.int64()),
+                }
+            )
         )
-        matched = [
-            tied.instruction_id == keep.w_instruction,
-            tied.voter == keep.w_voter,
-            tied.pos_class == keep.w_class,
-        ]
+        matched = [tied.ins_no == keep.w_ins_no, tied.pos_id == keep.w_pos_id]
         effective = effective.union(tied.semi_join(keep, matched))
         lost = lost.union(tied.anti_join(keep, matched))
     else:
         lost = lost.union(tied)
     effective = effective.select(
-        "instruction_id",
-        "voter",
+        "ins_no",
         "channel",
         "pos_class",
         "pos_shares",
@@ -546,11 +611,14 @@ def _reconciled_groups(
     return p.materialize("final_groups", final), fixed.rejections, fixed.adjustments
 
 
-def _revocations(lost: ir.Table, effective: ir.Table) -> ir.Table:
-    eff = effective.select(
-        r_voter="voter", r_class="pos_class", by_instruction="instruction_id", by_channel="channel"
-    )
-    lost = lost.left_join(eff, [lost.voter == eff.r_voter, lost.pos_class == eff.r_class])
+def _revocations(p: Pipeline, lost: ir.Table, effective: ir.Table) -> ir.Table:
+    eff = effective.select(r_pos_id="pos_id", by_ins_no="ins_no", by_channel="channel")
+    lost = lost.select("ins_no", "pos_id", "pos_class", "channel")
+    lost = lost.left_join(eff, lost.pos_id == eff.r_pos_id)
+    names = p.names["instruction_id"].select(n_ins_no="ins_no", by_instruction="instruction_id")
+    lost = lost.left_join(names, lost.by_ins_no == names.n_ins_no)
+    holders = p.positions.select(h_pos_id="pos_id", voter="holder_id")
+    lost = p.named(lost.join(holders, lost.pos_id == holders.h_pos_id), "instruction_id")
     return lost.select(*REVOKED_COLUMNS).order_by(["voter", "pos_class", "instruction_id"])
 
 

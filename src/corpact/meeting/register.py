@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from corpact.errors import InputError, Problem
 from corpact.meeting.csvfile import read_rows
@@ -52,6 +53,7 @@ class Register:
     @classmethod
     def from_arrow(cls, table: pa.Table, source: str = "register") -> Register:
         table = table.select(REGISTER_SCHEMA.names).cast(REGISTER_SCHEMA)
+        _refuse_repeated_positions(table, source)
         return cls(table, source, _content_hash(table))
 
     @classmethod
@@ -74,6 +76,23 @@ class Register:
     @property
     def class_ids(self) -> frozenset[str]:
         return frozenset(self.table.column("class_id").unique().to_pylist())
+
+
+def _refuse_repeated_positions(table: pa.Table, source: str) -> None:
+    """One row per (holder, class): the tabulation counts each position once by its row."""
+    counts = table.group_by(["holder_id", "class_id"]).aggregate([("holder_id", "count")])
+    repeated = counts.filter(pc.greater(counts.column("holder_id_count"), 1))
+    if repeated.num_rows:
+        raise InputError(
+            Problem(
+                "register-duplicate",
+                f"holder {row['holder_id']!r} class {row['class_id']!r} appears "
+                f"{row['holder_id_count']} times",
+                source=source,
+                field="holder_id",
+            )
+            for row in repeated.sort_by([("holder_id", "ascending")]).to_pylist()
+        )
 
 
 def _content_hash(table: pa.Table) -> str:
