@@ -64,6 +64,10 @@ ENTRY_COLUMNS = (
     "leaf_hash",
 )
 NODE_COLUMNS = ("level", "idx", "hash")
+# PostgreSQL types of those columns (migration 0001), for binary COPY: text COPY sends every
+# bytea as hex, doubling the leaf bytes on the wire and making the server decode them.
+ENTRY_PG_TYPES = ("int8", "varchar", "varchar", "varchar", "bytea", "varchar", "bytea", "bytea")
+NODE_PG_TYPES = ("int2", "int8", "bytea")
 LOOKUP_CHUNK = 500
 RECEIPT_FORMAT = "corpact-receipt/1"
 
@@ -246,15 +250,13 @@ class JournalStore:
             )
             nodes.extend(edge.append(item.leaf_hash))
         for start in range(0, len(entries), CHUNK_ROWS):
-            self._bulk_insert(
-                connection, "journal_entry", ENTRY_COLUMNS, entries[start : start + CHUNK_ROWS]
-            )
+            part = entries[start : start + CHUNK_ROWS]
+            self._bulk_insert(connection, "journal_entry", ENTRY_COLUMNS, ENTRY_PG_TYPES, part)
             self._faults.reach("entry_chunk_written")
         self._faults.reach("entries_written")
         for start in range(0, len(nodes), CHUNK_ROWS):
-            self._bulk_insert(
-                connection, "merkle_node", NODE_COLUMNS, nodes[start : start + CHUNK_ROWS]
-            )
+            rows = nodes[start : start + CHUNK_ROWS]
+            self._bulk_insert(connection, "merkle_node", NODE_COLUMNS, NODE_PG_TYPES, rows)
         self._faults.reach("nodes_written")
         if fresh:
             moved = connection.execute(
@@ -271,14 +273,17 @@ class JournalStore:
         connection: Connection,
         table: str,
         columns: tuple[str, ...],
+        pg_types: tuple[str, ...],
         rows: Sequence[tuple[object, ...]],
     ) -> None:
-        """Driver-level bulk insert: COPY on PostgreSQL, executemany on SQLite."""
+        """Driver-level bulk insert: binary COPY on PostgreSQL, executemany on SQLite."""
         names = ", ".join(columns)
         raw: Any = connection.connection.driver_connection  # the psycopg / sqlite3 connection
         check(raw is not None, "bulk insert needs an open driver connection")
         if self.dialect == "postgresql":
-            with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            statement = f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)"
+            with raw.cursor() as cursor, cursor.copy(statement) as copy:
+                copy.set_types(list(pg_types))
                 for row in rows:
                     copy.write_row(row)
             return
