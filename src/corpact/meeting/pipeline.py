@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from math import prod
 from typing import Any
 
 import ibis
@@ -55,14 +54,7 @@ MARK_KEYS = ("pos_id", "proposal_id", "item_id")
 # Attributes of a position, functionally dependent on pos_id: carried through aggregations.
 POSITION_ATTRIBUTES = ("voter", "pos_class", "holder_type", "pos_shares")
 ITEM_SLOTS = 1 << 16  # group key = pos_id * ITEM_SLOTS + item key
-REVOKED_COLUMNS = (
-    "instruction_id",
-    "voter",
-    "pos_class",
-    "channel",
-    "by_instruction",
-    "by_channel",
-)
+REVOKED_COLUMNS = ("instruction_id", "voter", "pos_class", "channel", "superseded_by")
 SHARES_TYPE_NAME = f"decimal({SHARES_TYPE.precision}, {SHARES_TYPE.scale})"
 
 
@@ -73,7 +65,7 @@ class Stage:
     rejected_instructions: list[dict[str, Any]]
     rejected_lines: list[dict[str, Any]]
     ties: TieOutcome
-    revoked: list[tuple[Any, ...]]  # REVOKED_COLUMNS, by (voter, class, instruction)
+    revoked: list[list[Any]]  # columns REVOKED_COLUMNS + reason, by (voter, class, instruction)
     adjustments: list[dict[str, Any]]
     present_by_class: list[dict[str, Any]]
     outstanding_by_class: list[dict[str, Any]]
@@ -175,10 +167,10 @@ class Pipeline:
         rows: list[dict[str, Any]] = self.con.to_pyarrow(expr).to_pylist()
         return rows
 
-    def fetch_tuples(self, expr: ir.Table) -> list[tuple[Any, ...]]:
-        """Rows as tuples: cheaper than dicts when there are many."""
+    def fetch_columns(self, expr: ir.Table) -> list[list[Any]]:
+        """Column by column: far cheaper than a dict per row when there are many rows."""
         table = self.con.to_pyarrow(expr)
-        return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+        return [column.to_pylist() for column in table.columns]
 
     def voter_positions(self) -> ir.Table:
         """Record-date positions keyed by the number of their holder among the voters, and of
@@ -204,8 +196,6 @@ class Pipeline:
         instruction on voter, channel, class (a NULL counts as a value) or time makes the
         instruction inconsistent."""
         lines = cards.with_marks(self.layout, self.lines, self.codes.names)
-        header = _HeaderKey(self.codes)
-        lines = lines.mutate(header_key=header.encode(lines))
         errors_seen = self.codes.lines.column("header_error_no").null_count < len(self.codes.lines)
         h = lines.group_by("ins_no").aggregate(
             at=lines.executed_us.max(),
@@ -217,26 +207,27 @@ class Pipeline:
             first_line=lines.line_no.min(),
             **cards.line_aggregates(self.layout, lines),
         )
-        h = h.mutate(**header.decode(h.header_key))
+        h = h.mutate(**_decode_header_key(self.codes, h.header_key))
         channels = self.names["channel"]
         errors = self.names["header_error"]
         classes = self.names["class_id"].select(k_class_no="class_no", cls="class_id")
-        known = vpos.select(k_voter_no=vpos.voter_no).distinct()
-        held = vpos.select(held_voter_no="voter_no", held_class_no="pos_class_no").distinct()
+        # Unique without a DISTINCT: the register holds one row per (holder, class).
+        held = vpos.filter(vpos.pos_class_no.notnull()).select(
+            held_voter_no="voter_no", held_class_no="pos_class_no"
+        )
         cut = self.dims["cutoffs"]
         h = h.left_join(channels, h.channel_no == channels.channel_no).drop("channel_no_right")
         h = h.left_join(classes, h.class_no == classes.k_class_no)
         h = h.left_join(errors, h.header_error_no == errors.header_error_no).drop(
             "header_error_no_right"
         )
-        h = h.left_join(known, h.voter_no == known.k_voter_no)
         h = h.left_join(held, [h.voter_no == held.held_voter_no, h.class_no == held.held_class_no])
         h = h.left_join(cut, h.channel == cut.d_channel)
         inconsistent = (h.header_key != h.header_key_min) | (h.at != h.at_min)
         reason = ibis.cases(
             (h.header_error.notnull(), h.header_error),
             (inconsistent, "inconsistent_instruction"),
-            (h.k_voter_no.isnull(), "unknown_voter"),
+            (~h.voter_no.isin(vpos.voter_no).fill_null(False), "unknown_voter"),
             ((h.cls != "") & h.held_voter_no.isnull(), "no_position_in_class"),
             (h.at > h.d_cutoff_us, "after_polls_closed"),
             else_=ibis.null(str),
@@ -290,12 +281,17 @@ class Pipeline:
                 rank=rank,
             ),
         )
-        best = cand.group_by(b_pos_id="pos_id").aggregate(best=cand.rank.max())
-        top = cand.join(best, [cand.pos_id == best.b_pos_id, cand.rank == best.best])
-        top_count = top.group_by(t_pos_id="pos_id").aggregate(n_top=top.count())
-        cand = cand.join(best, cand.pos_id == best.b_pos_id)
-        cand = cand.join(top_count, cand.pos_id == top_count.t_pos_id)
-        return cand.mutate(is_top=cand.rank == cand.best).drop("b_pos_id", "t_pos_id")
+        best = cand.group_by(b_pos_id="pos_id").aggregate(best=cand.rank.max(), claims=cand.count())
+        cand = cand.join(best, cand.pos_id == best.b_pos_id).drop("b_pos_id")
+        # Only a position claimed more than once can have a tie at the top: count those few.
+        top = cand.filter((cand.claims > 1) & (cand.rank == cand.best))
+        top_count = top.group_by(t_pos_id="pos_id").aggregate(top_count=top.count())
+        cand = cand.left_join(top_count, cand.pos_id == top_count.t_pos_id)
+        return cand.select(
+            ~ibis.selectors.cols("t_pos_id", "top_count", "claims"),
+            n_top=cand.top_count.fill_null(1),
+            is_top=cand.rank == cand.best,
+        )
 
     def _with_positions(self, lines: ir.Table, effective: ir.Table) -> ir.Table:
         eff = effective.select(
@@ -441,33 +437,14 @@ class Pipeline:
         )
 
 
-class _HeaderKey:
-    """Voter, channel and class numbers of a line packed into one BIGINT (NULL as one more
-    number), so that two aggregates instead of six find the instructions whose lines
-    disagree."""
-
-    def __init__(self, codes: VoteCodes) -> None:
-        self.sizes = [codes.names[c].num_rows + 1 for c in ("voter", "channel", "class_id")]
-        check(prod(self.sizes) < 1 << 62, "too many distinct voters, channels and classes")
-
-    def encode(self, lines: ir.Table) -> ir.IntegerValue:
-        _, channels, classes = self.sizes
-        voter, channel, cls = (
-            number.cast("int64").fill_null(size - 1)
-            for number, size in zip(
-                (lines.voter_no, lines.channel_no, lines.class_no), self.sizes, strict=True
-            )
-        )
-        key: ir.IntegerValue = (voter * channels + channel) * classes + cls
-        return key
-
-    def decode(self, key: ir.IntegerValue) -> dict[str, ir.IntegerValue]:
-        voters, channels, classes = self.sizes
-        return {
-            "voter_no": (key // (channels * classes)).nullif(voters - 1).cast("int32"),
-            "channel_no": (key // classes % channels).nullif(channels - 1).cast("int32"),
-            "class_no": (key % classes).nullif(classes - 1).cast("int32"),
-        }
+def _decode_header_key(codes: VoteCodes, key: ir.IntegerValue) -> dict[str, ir.IntegerValue]:
+    """Voter, channel and class numbers back from `VoteCodes.header_key`."""
+    voters, channels, classes = codes.header_sizes
+    return {
+        "voter_no": (key // (channels * classes)).nullif(voters - 1).cast("int32"),
+        "channel_no": (key // classes % channels).nullif(channels - 1).cast("int32"),
+        "class_no": (key % classes).nullif(classes - 1).cast("int32"),
+    }
 
 
 def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
@@ -495,7 +472,7 @@ def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
         tie_lines = p.lines_of(numbers).to_pylist()
     ties = classify_ties(tie_rows, tie_lines)
     effective, lost = _effective(p, cand, ties, tie_rows)
-    revoked = p.fetch_tuples(_revocations(p, lost, effective))
+    revoked = p.fetch_columns(_revocations(p, lost, effective))
     exceptions = p.line_view(p.exception_lines(effective), effective.filter(~effective.card))
     exceptions = p.materialize("exceptions", exceptions)
     rejected_lines = p.fetch(
@@ -612,14 +589,25 @@ def _reconciled_groups(
 
 
 def _revocations(p: Pipeline, lost: ir.Table, effective: ir.Table) -> ir.Table:
+    """Every candidate that lost, with what revoked it, in (voter, class, instruction) order."""
     eff = effective.select(r_pos_id="pos_id", by_ins_no="ins_no", by_channel="channel")
     lost = lost.select("ins_no", "pos_id", "pos_class", "channel")
     lost = lost.left_join(eff, lost.pos_id == eff.r_pos_id)
-    names = p.names["instruction_id"].select(n_ins_no="ins_no", by_instruction="instruction_id")
+    names = p.names["instruction_id"].select(n_ins_no="ins_no", superseded_by="instruction_id")
     lost = lost.left_join(names, lost.by_ins_no == names.n_ins_no)
     holders = p.positions.select(h_pos_id="pos_id", voter="holder_id")
     lost = p.named(lost.join(holders, lost.pos_id == holders.h_pos_id), "instruction_id")
-    return lost.select(*REVOKED_COLUMNS).order_by(["voter", "pos_class", "instruction_id"])
+    reason = ibis.cases(
+        (lost.superseded_by.isnull(), "superseded; the later instructions conflict"),
+        (
+            (lost.channel != "in_person") & (lost.by_channel == "in_person"),
+            "revoked by a ballot cast in person",
+        ),
+        else_="revoked by a later instruction",
+    )
+    return lost.select(*REVOKED_COLUMNS, reason=reason).order_by(
+        ["voter", "pos_class", "instruction_id"]
+    )
 
 
 def _as_groups(rows: list[dict[str, Any]], schema: Any) -> ir.Table:

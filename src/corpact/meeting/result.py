@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from corpact.meeting.model import Meeting, Nominee, Proposal
 from corpact.meeting.standards import (
@@ -77,8 +77,10 @@ class Rejection:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Revocation:
+class Revocation(NamedTuple):
+    """An instruction that did not count because another one for the same position did.
+    (A named tuple: a large meeting revokes hundreds of thousands, built in one go.)"""
+
     instruction_id: str
     voter: str
     class_id: str

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
-from operator import attrgetter
 from typing import Any
 
 from corpact.errors import InputError, Problem, check
@@ -389,26 +388,23 @@ def _rejections(stage: Stage) -> tuple[Rejection, ...]:
 
 
 def _revocations(stage: Stage) -> tuple[Revocation, ...]:
+    """The pipeline's revocations (in voter, class, instruction order), with same-time
+    duplicates named as such and conflicting ones left to the rejections."""
     duplicates = {
         (d["instruction_id"], d["voter"], d["pos_class"]): d["kept"] for d in stage.ties.duplicates
     }
     conflicted = {(c["instruction_id"], c["voter"], c["pos_class"]) for c in stage.ties.conflicts}
+    if not duplicates and not conflicted:
+        return tuple(map(Revocation, *stage.revoked))
     found: list[Revocation] = []
-    for instruction_id, voter, class_id, channel, by_instruction, by_channel in stage.revoked:
-        key = (instruction_id, voter, class_id)
+    for row in map(Revocation, *stage.revoked):
+        key = (row.instruction_id, row.voter, row.class_id)
         if key in conflicted:
             continue
         if key in duplicates:
-            reason, by = "duplicate of an identical instruction with the same time", duplicates[key]
-        elif by_instruction is None:
-            reason, by = "superseded; the later instructions conflict", None
-        elif channel != "in_person" and by_channel == "in_person":
-            reason, by = "revoked by a ballot cast in person", by_instruction
-        else:
-            reason, by = "revoked by a later instruction", by_instruction
-        found.append(Revocation(instruction_id, voter, class_id, channel, by, reason))
-    # Already in this order from the pipeline; sorting again keeps the result independent of it.
-    found.sort(key=attrgetter("voter", "class_id", "instruction_id"))
+            reason = "duplicate of an identical instruction with the same time"
+            row = row._replace(superseded_by=duplicates[key], reason=reason)
+        found.append(row)
     return tuple(found)
 
 

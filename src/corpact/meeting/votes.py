@@ -160,16 +160,20 @@ def counting(count: int) -> pa.Array:
 
 @dataclass(frozen=True, slots=True)
 class VoteCodes:
-    """Dense integer numbers of the text columns that identify an instruction and its voter.
+    """Dense integer numbers of the text columns of the lines, given once at load.
 
-    `lines` holds one row per line (`ins_no`, `voter_no`, `channel_no`, `class_no`, numbered
-    in order of first appearance, NULL where the text is NULL); `names[column]` is the table
+    `lines` holds one row per line: a number per column of `CODED_COLUMNS` (in order of first
+    appearance, NULL where the text is NULL; in text order for `ORDERED_CODES`), and
+    `header_key`, the voter, channel and class numbers packed into one BIGINT with NULL as
+    one more number (`header_sizes` unpacks it), so that two aggregates find the
+    instructions whose lines disagree on any of the three. `names[column]` is the table
     (number, text) of one column. The tabulation groups and joins millions of lines on these
     numbers instead of on text, and looks text up only for the rows it reports.
     """
 
     lines: pa.Table
     names: dict[str, pa.Table]
+    header_sizes: tuple[int, int, int]
 
     @classmethod
     def of(cls, table: pa.Table) -> VoteCodes:
@@ -186,7 +190,19 @@ class VoteCodes:
                 numbered[code] = pa.chunked_array([c.indices for c in chunks], pa.int32())
             numbers = counting(len(values)).cast(pa.int32())
             names[column] = pa.table({code: numbers, column: values})
-        return cls(pa.table(numbered), names)
+        voters, channels, classes = sizes = tuple(
+            names[c].num_rows + 1 for c in ("voter", "channel", "class_id")
+        )
+        check(voters * channels * classes < 1 << 62, "too many voters, channels and classes")
+        voter, channel, share_class = (
+            pc.fill_null(numbered[CODED_COLUMNS[c]].cast(pa.int64()), size - 1)
+            for c, size in zip(("voter", "channel", "class_id"), sizes, strict=True)
+        )
+        key = pc.add(
+            pc.multiply(pc.add(pc.multiply(voter, channels), channel), classes), share_class
+        )
+        numbered["header_key"] = key
+        return cls(pa.table(numbered), names, (voters, channels, classes))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
