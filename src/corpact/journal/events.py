@@ -15,18 +15,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, cast
 
 from corpact.errors import CorpactError, InputError, Problem
-from corpact.journal.hashing import leaf_hash
+from corpact.journal.hashing import LEAF_PREFIX, leaf_hash
 
 JsonValue = str | int | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
 LEAF_FORMAT = "corpact-leaf/1"
 # RFC 8785 serializes numbers as IEEE doubles: larger integers must travel as strings.
 MAX_SAFE_INTEGER = (1 << 53) - 1
 MAX_TEXT_FIELD_CHARS = 512
+_sha256 = hashlib.sha256
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,9 @@ class NewEvent:
     payload: Mapping[str, JsonValue]
     idempotency_key: str
     recorded_at: datetime
+    # `canonical_json(payload)`, when the sender can make it more cheaply than the general
+    # encoder (a bulk import's instructions); the leaf is then built from this text.
+    canonical_payload: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +115,8 @@ def _json_problems(value: object, where: str, found: list[Problem]) -> bool:
     return False
 
 
-# The C string encoder that json.dumps(ensure_ascii=False) itself uses, without its overhead.
-_json_string: Callable[[str], str] = json.encoder.encode_basestring
+# A JSON string literal as `canonical_json` writes it (non-ASCII characters kept as they are).
+json_string: Callable[[str], str] = json.JSONEncoder(ensure_ascii=False).encode
 _SCALARS = (str, int, bool, type(None))
 
 
@@ -152,26 +156,12 @@ def canonical_json(value: JsonValue, *, exact_sort: bool = True) -> str:
     return _code_point_sorted(value)
 
 
-def _make_code_point_sorted() -> Callable[[JsonValue], str]:
-    """json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True), made once.
-
-    json.dumps builds a new encoder on every call, which costs as much as encoding a small
-    payload; a million events are encoded per bulk import.
-    """
-    fast = getattr(json.encoder, "c_make_encoder", None)
-    if fast is None:  # pragma: no cover - CPython always has the C accelerator
-        encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-        return encoder.encode
-    # No circular-reference markers: payloads are checked to be trees before they get here.
-    iterencode = fast(None, None, _json_string, None, ":", ",", True, False, True)
-
-    def encode(value: JsonValue) -> str:
-        return "".join(iterencode(value, 0))
-
-    return encode
-
-
-_code_point_sorted = _make_code_point_sorted()
+# json.dumps builds a new encoder on every call, which costs as much as encoding a small
+# payload: this one is made once. No circular-reference check: payloads are checked to be
+# trees before they get here.
+_code_point_sorted: Callable[[JsonValue], str] = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False
+).encode
 
 
 def format_recorded_at(moment: datetime) -> str:
@@ -229,32 +219,43 @@ def _plain_fields(event: NewEvent) -> bool:
 def encode_event(event: NewEvent, where: str = "event") -> EncodedEvent:
     """Validate and encode one event; raise `InputError` listing every problem."""
     payload = event.payload
+    given = event.canonical_payload
+    if given is not None and given.isascii() and _plain_fields(event):
+        # ASCII text holds no unpaired surrogate, the one thing `_json_problems` would refuse
+        # in a payload its sender could write as canonical text.
+        return _encoded(event, given)
     if type(payload) is dict and _plain_fields(event) and _flat_and_fine(payload):
-        payload_text = _code_point_sorted(cast(JsonValue, payload))
+        return _encoded(event, _code_point_sorted(cast(JsonValue, payload)))
+    found = _field_problems(event, where)
+    payload = dict(event.payload) if isinstance(event.payload, Mapping) else {}
+    slow = False
+    if found or not _flat_and_fine(payload):
+        slow = _json_problems(payload, f"{where}.payload", found)
+    if found:
+        raise InputError(found)
+    return _encoded(event, canonical_json(cast(JsonValue, payload), exact_sort=slow))
+
+
+def _encoded(event: NewEvent, payload_text: str) -> EncodedEvent:
+    stream = json_string(event.stream)
+    kind = json_string(event.kind)
+    moment = event.recorded_at
+    if moment.tzinfo is UTC and type(moment) is datetime:
+        # Always "+00:00" in UTC; cheaper than dropping the zone with `replace` first.
+        recorded_at_text = moment.isoformat(timespec="microseconds")[:-6] + "Z"
     else:
-        found = _field_problems(event, where)
-        payload = dict(event.payload) if isinstance(event.payload, Mapping) else {}
-        slow = False
-        if found or not _flat_and_fine(payload):
-            slow = _json_problems(payload, f"{where}.payload", found)
-        if found:
-            raise InputError(found)
-        payload_text = canonical_json(cast(JsonValue, payload), exact_sort=slow)
-    stream = _json_string(event.stream)
-    kind = _json_string(event.kind)
-    recorded_at_text = format_recorded_at(event.recorded_at)
+        recorded_at_text = format_recorded_at(moment)
+    fingerprint_text = f'"kind":{kind},"payload":{payload_text},'
     leaf_data = (
-        f'{{"format":"{LEAF_FORMAT}","idempotency_key":{_json_string(event.idempotency_key)},'
-        f'"kind":{kind},"payload":{payload_text},'
-        f'"recorded_at":"{recorded_at_text}","stream":{stream}}}'
+        f'{{"format":"{LEAF_FORMAT}","idempotency_key":{json_string(event.idempotency_key)},'
+        f'{fingerprint_text}"recorded_at":"{recorded_at_text}","stream":{stream}}}'
     ).encode()
-    fingerprint_text = f'{{"kind":{kind},"payload":{payload_text},"stream":{stream}}}'
     return EncodedEvent(
-        event=event,
-        leaf_data=leaf_data,
-        leaf_hash=leaf_hash(leaf_data),
-        fingerprint=hashlib.sha256(fingerprint_text.encode("utf-8")).digest(),
-        recorded_at_text=recorded_at_text,
+        event,
+        leaf_data,
+        _sha256(LEAF_PREFIX + leaf_data).digest(),
+        _sha256(f'{{{fingerprint_text}"stream":{stream}}}'.encode()).digest(),
+        recorded_at_text,
     )
 
 
@@ -263,6 +264,10 @@ def encode_events(events: Sequence[NewEvent]) -> list[EncodedEvent]:
     encoded: list[EncodedEvent] = []
     found: list[Problem] = []
     for position, event in enumerate(events):
+        given = event.canonical_payload
+        if given is not None and given.isascii() and _plain_fields(event):
+            encoded.append(_encoded(event, given))
+            continue
         try:
             encoded.append(encode_event(event, f"events[{position}]"))
         except InputError as err:

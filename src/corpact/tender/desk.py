@@ -349,7 +349,10 @@ def _instruction_events(offer_id: str, instructions: Sequence[Instruction]) -> l
     stream, prefix = stream_of(offer_id), f"{offer_id}:instruction:"
     events: list[NewEvent] = []
     for instruction in instructions:
-        kind = Kind.INSTRUCTION if isinstance(instruction, Tender) else Kind.WITHDRAWAL
+        if isinstance(instruction, Tender):
+            kind, text = Kind.INSTRUCTION, instruction.canonical_payload()
+        else:
+            kind, text = Kind.WITHDRAWAL, None
         moment = instruction.received_at
         events.append(
             NewEvent(
@@ -360,6 +363,7 @@ def _instruction_events(offer_id: str, instructions: Sequence[Instruction]) -> l
                 prefix + instruction.instruction_id,
                 # Parsed instructions are held in UTC already: a fixed offset, nothing to freeze.
                 moment if moment.tzinfo is UTC else fixed_offset(moment),
+                text,
             )
         )
     return events
