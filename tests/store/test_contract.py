@@ -107,6 +107,41 @@ def test_guard_sees_prior_stream_events_and_can_refuse(database_url: str) -> Non
         assert isinstance(seen[-1][0], list)
 
 
+def test_guard_sees_the_stored_events_themselves(database_url: str) -> None:
+    # The stream cache keeps appended leaves undecoded until read: what the guard reads must
+    # be exactly what a fresh read of the journal gives, whole, sliced or from the end.
+    seen: list[list[StoredEvent]] = []
+
+    def guard(prior: Sequence[StoredEvent], new: Sequence[NewEvent]) -> None:
+        assert list(prior[::2]) == list(prior)[::2]
+        assert not prior or prior[-1] == list(prior)[-1]
+        seen.append(list(prior))
+
+    with JournalStore.open(database_url) as store, JournalStore.open(database_url) as other:
+        store.append([instruction(i) for i in range(3)], guard)
+        other.append([instruction(3), instruction(4, stream="meeting:x")])
+        store.append([instruction(5)], guard)
+        store.append([instruction(6), instruction(7, stream="meeting:x")], guard)
+        store.append([instruction(8)], guard)
+        assert seen[1] == store.events("tender:level3-2004", upto_index=4)
+        assert seen[2] == store.events(upto_index=6)
+        assert seen[3] == store.events("tender:level3-2004", upto_index=8)
+
+
+def test_counted_append_is_an_append_without_receipts(database_url: str) -> None:
+    with JournalStore.open(database_url) as store:
+        store.append([instruction(0), instruction(1)])
+        written = store.append_counted([instruction(1), instruction(2), instruction(3)])
+        assert (written.created, written.existing) == (2, 1)
+        assert written.last_created == (3, instruction(3).idempotency_key)
+        again = store.append_counted([instruction(2), instruction(2)])
+        assert (again.created, again.existing, again.last_created) == (0, 2, None)
+        assert store.append_counted([]).created == 0
+        with pytest.raises(ConflictError):
+            store.append_counted([instruction(4), instruction(0, election="other")])
+        assert store.tree_size() == 4
+
+
 def test_checkpoints_receipts_and_export(database_url: str, tmp_path: Path) -> None:
     with JournalStore.open(database_url, signer=SIGNER) as store:
         store.append([instruction(i) for i in range(5)])

@@ -13,6 +13,7 @@ import heapq
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -72,12 +73,61 @@ LOOKUP_CHUNK = 500
 RECEIPT_FORMAT = "corpact-receipt/1"
 
 
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """What `append_counted` did: events newly written, events already recorded (by key), and
+    the index and key of the last new one (the stream's new end), if any."""
+
+    created: int
+    existing: int
+    last_created: tuple[int, str] | None
+
+
+_Leaf = tuple[int, bytes, bytes]  # index, leaf bytes, leaf hash: an event not yet decoded
+
+
+class _Stream(Sequence[StoredEvent]):
+    """One cached stream, in index order, each event decoded when first read.
+
+    A bulk import appends a million events that are seldom read back (the desk's guard needs
+    the stream's length and last index), so the cache keeps the leaf bytes it already has
+    instead of a decoded event with its payload per line: less work per append and less memory.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: list[StoredEvent | _Leaf] = []
+
+    def add(self, index: int, leaf_data: bytes, leaf_hash: bytes) -> None:
+        self._items.append((index, leaf_data, leaf_hash))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, position: int) -> StoredEvent: ...
+    @overload
+    def __getitem__(self, position: slice) -> Sequence[StoredEvent]: ...
+    def __getitem__(self, position: int | slice) -> StoredEvent | Sequence[StoredEvent]:
+        if isinstance(position, slice):
+            return [self._decoded(i) for i in range(*position.indices(len(self._items)))]
+        return self._decoded(position)
+
+    def _decoded(self, position: int) -> StoredEvent:
+        item = self._items[position]
+        if isinstance(item, tuple):
+            item = decode_leaf_trusted(*item)
+            self._items[position] = item
+        return item
+
+
 class _Prefix(Sequence[StoredEvent]):
-    """A read-only view of the first `length` items of an append-only list (O(1) to make)."""
+    """A read-only view of the first `length` events of a cached stream (O(1) to make)."""
 
     __slots__ = ("_items", "_length")
 
-    def __init__(self, items: list[StoredEvent], length: int) -> None:
+    def __init__(self, items: _Stream, length: int) -> None:
         self._items, self._length = items, length
 
     def __len__(self) -> int:
@@ -89,7 +139,7 @@ class _Prefix(Sequence[StoredEvent]):
     def __getitem__(self, position: slice) -> Sequence[StoredEvent]: ...
     def __getitem__(self, position: int | slice) -> StoredEvent | Sequence[StoredEvent]:
         if isinstance(position, slice):
-            return self._items[: self._length][position]
+            return [self._items[i] for i in range(*position.indices(self._length))]
         if position < -self._length or position >= self._length:
             raise IndexError(position)
         return self._items[position % self._length]
@@ -112,7 +162,7 @@ class JournalStore:
         self._clock = clock
         self._mutex = threading.RLock()
         self._edge: CompactRange | None = None
-        self._streams: dict[str, list[StoredEvent]] = {}
+        self._streams: dict[str, _Stream] = {}
         self._streams_size = 0  # every cached stream is complete below this index
 
     @classmethod
@@ -193,6 +243,20 @@ class JournalStore:
         """Append a batch in one transaction; receipts in input order (see docs/journal.md)."""
         if not events:
             return []
+        return _receipts(*self._append(events, guard))
+
+    def append_counted(self, events: Sequence[NewEvent], guard: Guard | None = None) -> Appended:
+        """`append` for a caller that needs no receipt per event (a bulk import): the same
+        transaction, checks and refusals, answered with counts and the batch's last new event."""
+        if not events:
+            return Appended(0, 0, None)
+        encoded, _stored, fresh, size = self._append(events, guard)
+        last = (size + len(fresh) - 1, fresh[-1].event.idempotency_key) if fresh else None
+        return Appended(len(fresh), len(encoded) - len(fresh), last)
+
+    def _append(
+        self, events: Sequence[NewEvent], guard: Guard | None
+    ) -> tuple[list[EncodedEvent], dict[str, tuple[bytes, int, bytes]], list[EncodedEvent], int]:
         encoded = encode_events(events)
         firsts = _first_of_each_key(encoded)
         self._faults.reach("received")
@@ -207,7 +271,7 @@ class JournalStore:
                 edge = self._write(connection, fresh, size)
             self._faults.reach("after_commit_before_reply")
             self._after_commit(edge, fresh, size)
-        return _receipts(encoded, stored, fresh, size)
+        return encoded, stored, fresh, size
 
     def _stored_keys(
         self, connection: Connection, keys: list[str]
@@ -298,21 +362,11 @@ class JournalStore:
         self._edge = edge
         if self._streams_size != size:
             return  # the stream cache is behind; the next guarded append catches it up
-        for offset, item in enumerate(fresh):
-            cached = self._streams.get(item.event.stream)
+        streams = self._streams
+        for index, item in enumerate(fresh, size):
+            cached = streams.get(item.event.stream)
             if cached is not None:
-                e = item.event
-                cached.append(
-                    StoredEvent(
-                        size + offset,
-                        e.stream,
-                        e.kind,
-                        e.payload,
-                        e.idempotency_key,
-                        e.recorded_at,
-                        item.leaf_hash,
-                    )
-                )
+                cached.add(index, item.leaf_data, item.leaf_hash)
         self._streams_size = size + len(fresh)
 
     def _prior(
@@ -326,7 +380,7 @@ class JournalStore:
         self._load(connection, known, self._streams_size, size)
         missing = [s for s in touched if s not in self._streams]
         for stream in missing:
-            self._streams[stream] = []
+            self._streams[stream] = _Stream()
         self._load(connection, missing, 0, size)
         self._streams_size = size
         if len(touched) == 1:
@@ -340,13 +394,12 @@ class JournalStore:
             return
         t = entry_table.c
         query = (
-            select(t.idx, t.leaf_data, t.leaf_hash)
+            select(t.idx, t.stream, t.leaf_data, t.leaf_hash)
             .where(t.stream.in_(streams), t.idx >= first, t.idx < last)
             .order_by(t.idx)
         )
-        for index, data, digest in connection.execute(query):
-            event = decode_leaf_trusted(index, bytes(data), bytes(digest))
-            self._streams[event.stream].append(event)
+        for index, stream, data, digest in connection.execute(query):
+            self._streams[stream].add(index, bytes(data), bytes(digest))
 
     # -- tree reads --------------------------------------------------------------------------
 

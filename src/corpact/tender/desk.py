@@ -21,8 +21,9 @@ from typing import Any, TypeVar, cast
 from pydantic import BaseModel, ValidationError
 
 from corpact.errors import InputError, LifecycleError, Problem
-from corpact.journal.events import JsonValue, NewEvent, Receipt, StoredEvent
+from corpact.journal.events import Guard, JsonValue, NewEvent, Receipt, StoredEvent
 from corpact.store import JournalStore
+from corpact.store.journal_store import Appended
 from corpact.tender.instructions import Instruction, Tender, parse_instructions_csv_lenient
 from corpact.tender.lifecycle import Kind, OfferState, fold, stream_of
 from corpact.tender.payments import PaymentLine, PaymentRun, payment_run
@@ -39,6 +40,7 @@ from corpact.timeutil import fixed_offset, parse_instant
 
 IMPORT_CHUNK = 10_000
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +63,11 @@ class _Checked:
 
 @dataclass(frozen=True, slots=True)
 class ImportSummary:
+    """Counts only: a receipt per line of a million-line file is work and memory nobody used
+    (each event's receipt is `JournalStore.receipt_document(key)`)."""
+
     created: int
     already_recorded: int
-    receipts: tuple[Receipt, ...]
 
 
 def _digest(value: Any) -> str:
@@ -154,10 +158,18 @@ class OfferDesk:
 
     def submit(self, offer_id: str, instructions: Sequence[Instruction]) -> list[Receipt]:
         """Tenders and withdrawals, one transaction; a retry of the same ids is harmless."""
+        return self._submit(offer_id, instructions, self.store.append)
+
+    def _submit(
+        self,
+        offer_id: str,
+        instructions: Sequence[Instruction],
+        append: Callable[[Sequence[NewEvent], Guard], R],
+    ) -> R:
         events = _instruction_events(offer_id, instructions)
         self._pending = {e.idempotency_key: i for e, i in zip(events, instructions, strict=True)}
         try:
-            return self._append(offer_id, events)
+            return append(events, self._guard(offer_id))
         finally:
             self._pending = {}
 
@@ -208,19 +220,19 @@ class OfferDesk:
             raise InputError(sorted(problems, key=lambda p: (p.line or 0, p.rule)))
         last = events[-1]
         checked: _Checked | None = _Checked(len(events), last.index, last.idempotency_key)
-        receipts: list[Receipt] = []
+        created = existing = 0
         for start in range(0, len(ordered), chunk):
             part = ordered[start : start + chunk]
             self._checked = checked
             try:
-                written = self.submit(offer_id, part)
+                written = self._submit(offer_id, part, self.store.append_counted)
             except InputError as err:
                 raise InputError(_with_source(err.problems, str(path))) from None
             finally:
                 # Only these lines were checked: nothing else (say, a submit from `progress`)
                 # may pass on the trial's verdict.
                 held, self._checked = self._checked is not None, None
-            receipts += written
+            created, existing = created + written.created, existing + written.existing
             # The guard drops the verdict when the stream moved; then it stays dropped.
             checked = _advanced(checked, written) if held and checked is not None else None
             if progress is not None:
@@ -229,8 +241,7 @@ class OfferDesk:
             # The trial's state is the fold of the stream as the import left it.
             trial.ledger.source = source
             self._cache[offer_id] = (checked.length, checked.last_key, trial)
-        created = sum(1 for r in receipts if r.status == "created")
-        return ImportSummary(created, len(receipts) - created, tuple(receipts))
+        return ImportSummary(created, existing)
 
     def amend(self, offer_id: str, amendment_path: Path, at: datetime | None = None) -> Receipt:
         """Record a change of terms (a supplement, an extension, a cap increase, pricing)."""
@@ -336,13 +347,11 @@ def _line_json(line: PaymentLine) -> dict[str, str]:
     }
 
 
-def _advanced(checked: _Checked, receipts: Sequence[Receipt]) -> _Checked:
-    created = [r for r in receipts if r.status == "created"]
-    if not created:
+def _advanced(checked: _Checked, written: Appended) -> _Checked:
+    if written.last_created is None:
         return checked
-    # Created receipts come in index order, so the last one is the stream's new end.
-    last = created[-1]
-    return _Checked(checked.length + len(created), last.index, last.idempotency_key)
+    index, key = written.last_created
+    return _Checked(checked.length + written.created, index, key)
 
 
 def _instruction_events(offer_id: str, instructions: Sequence[Instruction]) -> list[NewEvent]:
