@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -183,7 +184,12 @@ class OfferDesk:
     ) -> ImportSummary:
         """Bulk import in chunks of one transaction each. Every line is checked before the
         first chunk is written; a crash mid-file leaves whole chunks, and re-running the same
-        import skips what is already recorded (idempotency keys)."""
+        import skips what is already recorded (idempotency keys).
+
+        While it runs, Python's cyclic garbage collector is paused for the whole process (the
+        switch is process-wide; reference counting still frees memory). It is switched back on
+        when the import ends, by returning or by raising, unless it was off before; imports in
+        several threads or nested (say, from `progress`) restore it when the last one ends."""
         with _cyclic_gc_paused():
             return self._import_csv(offer_id, path, progress, chunk, received_before)
 
@@ -378,19 +384,38 @@ def _instruction_events(offer_id: str, instructions: Sequence[Instruction]) -> l
     return events
 
 
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """An import allocates millions of long-lived objects that form no cycles, and every
-    full collection walks all of them again: that was up to a third of the import's time.
-    Reference counting still frees everything; cycles wait for the collector until the end."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+class _CyclicGcPause:
+    """Pauses the cyclic garbage collector while at least one import runs, in any thread.
+
+    An import allocates millions of long-lived objects that form no cycles, and every full
+    collection walks all of them again: that was up to a third of the import's time.
+    Reference counting still frees everything; cycles wait for the collector until the end.
+    The collector's switch is process-wide, so imports share one count: the first to start
+    remembers whether the collector was on, the last to end (however it ends) restores that.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._was_enabled = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._active == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_cyclic_gc_paused = _CyclicGcPause()
 
 
 def _refusal(problems: Iterable[Problem]) -> InputError | LifecycleError:
