@@ -242,7 +242,7 @@ def _encoded(event: NewEvent, payload_text: str) -> EncodedEvent:
     moment = event.recorded_at
     if moment.tzinfo is UTC and type(moment) is datetime:
         # Always "+00:00" in UTC; cheaper than dropping the zone with `replace` first.
-        recorded_at_text = moment.isoformat(timespec="microseconds")[:-6] + "Z"
+        recorded_at_text = moment.isoformat("T", "microseconds")[:-6] + "Z"
     else:
         recorded_at_text = format_recorded_at(moment)
     fingerprint_text = f'"kind":{kind},"payload":{payload_text},'

@@ -364,17 +364,17 @@ def _instruction_events(offer_id: str, instructions: Sequence[Instruction]) -> l
     stream, prefix = stream_of(offer_id), f"{offer_id}:instruction:"
     events: list[NewEvent] = []
     for instruction in instructions:
+        # A fresh dict per call, so the event may hold it without a copy.
         if isinstance(instruction, Tender):
-            kind, text = Kind.INSTRUCTION, instruction.canonical_payload()
+            kind, (payload, text) = Kind.INSTRUCTION, instruction.payload_and_text()
         else:
-            kind, text = Kind.WITHDRAWAL, None
+            kind, payload, text = Kind.WITHDRAWAL, instruction.payload(), None
         moment = instruction.received_at
         events.append(
             NewEvent(
                 stream,
                 kind,
-                # A fresh dict per call, so the event may hold it without a copy.
-                cast(dict[str, JsonValue], instruction.payload()),
+                cast(dict[str, JsonValue], payload),
                 prefix + instruction.instruction_id,
                 # Parsed instructions are held in UTC already: a fixed offset, nothing to freeze.
                 moment if moment.tzinfo is UTC else fixed_offset(moment),

@@ -67,23 +67,43 @@ class Tender:
         }
 
     def canonical_payload(self) -> str | None:
-        """`canonical_json(self.payload())`, written directly: a bulk import encodes a million
-        of these, and the general encoder sorts and checks every key each time. None when a
-        field is not of its declared type (the general encoder then decides what to do)."""
+        """`canonical_json(self.payload())`, or None when a field is not of its declared type
+        (the general encoder then decides what to do with it)."""
+        return self.payload_and_text()[1]
+
+    def payload_and_text(self) -> tuple[dict[str, str | bool], str | None]:
+        """`payload()` and its canonical JSON, written directly: a bulk import encodes a
+        million of these, and the general encoder sorts and checks every key each time."""
+        received, principal = self.received_at.isoformat(), str(self.principal)
+        key, series, participant = self.instruction_id, self.series_id, self.participant
+        account, reference, flag = self.account, self.reference, self.guaranteed_delivery
+        payload: dict[str, str | bool] = {
+            "action": "tender",
+            "instruction_id": key,
+            "received_at": received,
+            "series": series,
+            "principal": principal,
+            "participant": participant,
+            "account": account,
+            "reference": reference,
+            "guaranteed_delivery": flag,
+        }
+        if not (
+            type(key) is str
+            and type(series) is str
+            and type(participant) is str
+            and type(account) is str
+            and type(reference) is str
+            and (flag is True or flag is False)
+        ):
+            return payload, None
         q = json_string
-        ids = (self.instruction_id, self.series_id, self.participant, self.account, self.reference)
-        flag = self.guaranteed_delivery
-        if not (all(type(t) is str for t in ids) and (flag is True or flag is False)):
-            return None
-        principal, moment = self.principal, self.received_at
-        if type(principal) is not Decimal or not isinstance(moment, datetime):
-            return None
-        return (
-            f'{{"account":{q(self.account)},"action":"tender",'
+        return payload, (
+            f'{{"account":{q(account)},"action":"tender",'
             f'"guaranteed_delivery":{"true" if flag else "false"},'
-            f'"instruction_id":{q(self.instruction_id)},"participant":{q(self.participant)},'
-            f'"principal":{q(str(principal))},"received_at":{q(moment.isoformat())},'
-            f'"reference":{q(self.reference)},"series":{q(self.series_id)}}}'
+            f'"instruction_id":{q(key)},"participant":{q(participant)},'
+            f'"principal":{q(principal)},"received_at":{q(received)},'
+            f'"reference":{q(reference)},"series":{q(series)}}}'
         )
 
 
