@@ -36,6 +36,7 @@ CHOICE_SHIFT = 16
 ITEMS_PER_WORD = 15  # 4-bit nibbles, clear of the sign bit
 NIBBLE_BITS = 4
 NIBBLE_MASK = (1 << NIBBLE_BITS) - 1
+OTHER_LINE = 1 << 32  # an instruction has far fewer lines than this
 DIRECT_LOOKUP_LIMIT = 1 << 16  # entries of a constant list written into the SQL
 
 
@@ -158,7 +159,8 @@ def with_marks(layout: CardLayout, lines: ir.Table, names: Mapping[str, pa.Table
         & marked.shares.isnull()
         & ~marked.discretionary
     ).fill_null(False)
-    return marked.mutate(plain=plain, nibble=ibis.ifelse(plain, marked.mark, 0))
+    marked = marked.mutate(plain=plain)  # a column of its own, so it is computed once
+    return marked.mutate(nibble=ibis.ifelse(marked.plain, marked.mark, 0))
 
 
 def _texts(names: Mapping[str, pa.Table], column: str) -> list[str | None]:
@@ -167,15 +169,22 @@ def _texts(names: Mapping[str, pa.Table], column: str) -> list[str | None]:
 
 
 def line_aggregates(layout: CardLayout, lines: ir.Table) -> dict[str, ir.Value]:
-    """Per-instruction aggregates over the lines of `with_marks`: how many, how many plain,
-    the card words."""
+    """Per-instruction aggregates over the lines of `with_marks`: the card words, and one sum
+    that counts plain lines in its low 32 bits and the others above (see `line_counts`)."""
     words = {
         word: ibis.ifelse(lines.mark_word == w, lines.nibble, 0).bit_or()
         for w, word in enumerate(layout.words)
     }
     if len(layout.words) == 1:  # every item in one word: no test of the word needed
         words = {layout.words[0]: lines.nibble.bit_or()}
-    return {"n_lines": lines.count(), "plain_lines": lines.count(where=lines.plain), **words}
+    tally = ibis.ifelse(lines.plain, 1, OTHER_LINE).cast("int64").sum()
+    return {"line_tally": tally, **words}
+
+
+def line_counts(t: ir.Table) -> dict[str, ir.IntegerValue]:
+    """`n_lines` and `plain_lines` from the `line_tally` of `line_aggregates`."""
+    plain = t.line_tally % OTHER_LINE
+    return {"plain_lines": plain, "n_lines": plain + t.line_tally // OTHER_LINE}
 
 
 def counts_as_card(layout: CardLayout, t: ir.Table) -> ir.BooleanValue:

@@ -23,6 +23,7 @@ Share quantities stay `DECIMAL(38, 6)` end to end; nothing is ever a float.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -204,10 +205,9 @@ class Pipeline:
             header_key_min=lines.header_key.min(),
             # Most files have no header errors at all; then the aggregate is not needed.
             header_error_no=lines.header_error_no.max() if errors_seen else ibis.null("int32"),
-            first_line=lines.line_no.min(),
             **cards.line_aggregates(self.layout, lines),
         )
-        h = h.mutate(**_decode_header_key(self.codes, h.header_key))
+        h = h.mutate(**_decode_header_key(self.codes, h.header_key), **cards.line_counts(h))
         channels = self.names["channel"]
         errors = self.names["header_error"]
         classes = self.names["class_id"].select(k_class_no="class_no", cls="class_id")
@@ -239,7 +239,6 @@ class Pipeline:
             "at",
             "channel",
             "cls",
-            "first_line",
             "n_lines",
             "plain_lines",
             *self.layout.words,
@@ -269,7 +268,6 @@ class Pipeline:
             cand.select(
                 "ins_no",
                 "channel",
-                "first_line",
                 "n_lines",
                 "plain_lines",
                 *self.layout.words,
@@ -347,11 +345,12 @@ class Pipeline:
             item_known=el.d_item.notnull() & el.d_ent_class.notnull(),
         )
 
-    def lines_of(self, numbers: pa.Array) -> pa.Table:
+    def lines_of(self, numbers: pa.Array, columns: Sequence[str] | None = None) -> pa.Table:
         """The lines of the given instruction numbers. A semi-join in Arrow: DuckDB would
         convert every text column of every line before it could drop the lines not wanted."""
         wanted = pc.is_in(self.line_table.column("ins_no"), value_set=numbers)
-        return self.line_table.filter(wanted)
+        table = self.line_table if columns is None else self.line_table.select(list(columns))
+        return table.filter(wanted)
 
     def exception_lines(self, effective: ir.Table) -> ir.Table:
         """The lines of the effective instructions that are not cards."""
@@ -453,18 +452,22 @@ def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
     vpos = p.voter_positions()
     headers = p.materialize("headers", p.headers(vpos))
     rejected = p.named(headers.filter(headers.reason.notnull()), "instruction_id", "voter")
-    rejected_instructions = _named_by_lines(
+    rejected_instructions = _with_first_lines(
         p,
-        p.fetch(
-            rejected.select("ins_no", "instruction_id", "voter", "cls", "first_line", "reason")
+        _named_by_lines(
+            p, p.fetch(rejected.select("ins_no", "instruction_id", "voter", "cls", "reason"))
         ),
     )
     cand = p.materialize("candidates", p.candidates(headers, vpos))
     tied = cand.filter(cand.is_top & (cand.n_top > 1))
-    tie_rows = p.fetch(
-        p.named(
-            tied.join(p.positions.select("pos_id", voter="holder_id"), "pos_id"), "instruction_id"
-        )
+    tie_rows = _with_first_lines(
+        p,
+        p.fetch(
+            p.named(
+                tied.join(p.positions.select("pos_id", voter="holder_id"), "pos_id"),
+                "instruction_id",
+            )
+        ),
     )
     tie_lines: list[dict[str, Any]] = []
     if tie_rows:
@@ -498,6 +501,23 @@ def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
         adjustments=adjustments,
         **totals,
     )
+
+
+def _with_first_lines(p: Pipeline, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row's instruction with its first line number, the evidence a report cites; read
+    for the few instructions reported rather than aggregated for every instruction."""
+    if rows:
+        numbers = pa.array(sorted({r["ins_no"] for r in rows}), pa.int32())
+        lines = p.lines_of(numbers, ("ins_no", "line_no"))
+        first: dict[int, int] = {}
+        for key, line in zip(
+            *(lines.column(c).to_pylist() for c in lines.column_names), strict=True
+        ):
+            if line is not None and (key not in first or line < first[key]):
+                first[key] = line
+        for row in rows:
+            row["first_line"] = first.get(row["ins_no"])
+    return rows
 
 
 def _named_by_lines(p: Pipeline, rejected: list[dict[str, Any]]) -> list[dict[str, Any]]:
