@@ -128,6 +128,20 @@ def test_guard_sees_the_stored_events_themselves(database_url: str) -> None:
         assert seen[3] == store.events("tender:level3-2004", upto_index=8)
 
 
+def test_stream_reads_through_the_cache_what_events_reads(database_url: str) -> None:
+    with JournalStore.open(database_url) as store, JournalStore.open(database_url) as other:
+        assert list(store.stream("tender:level3-2004")) == []
+        store.append([instruction(i) for i in range(3)])
+        before = store.stream("tender:level3-2004")
+        other.append([instruction(3), instruction(4, stream="meeting:x")])
+        store.append([instruction(5)])
+        now = store.stream("tender:level3-2004")
+        assert list(now) == store.events("tender:level3-2004")
+        assert [e.index for e in now] == [0, 1, 2, 3, 5]
+        assert list(before) == store.events("tender:level3-2004", upto_index=3)
+        assert list(other.stream("meeting:x")) == store.events("meeting:x")
+
+
 def test_counted_append_is_an_append_without_receipts(database_url: str) -> None:
     with JournalStore.open(database_url) as store:
         store.append([instruction(0), instruction(1)])

@@ -14,9 +14,9 @@ import pytest
 
 from corpact.cli.common import examples_root
 from corpact.errors import ConflictError, InputError, LifecycleError, Problem
-from corpact.journal.events import NewEvent
+from corpact.journal.events import NewEvent, StoredEvent, decode_leaf_trusted
 from corpact.journal.keys import Signer
-from corpact.store import FaultPlan, JournalStore, SimulatedCrash
+from corpact.store import FaultPlan, JournalStore, SimulatedCrash, journal_store
 from corpact.tender import build_ledger, load_terms, read_instructions_csv, run_offer
 from corpact.tender.desk import OfferDesk
 from corpact.tender.instructions import Instruction, Tender, Withdrawal
@@ -148,6 +148,29 @@ def test_a_bad_line_in_a_bulk_import_writes_nothing(desk: OfferDesk, tmp_path: P
     error = refused(desk, InputError, lambda: desk.import_csv("level3-2004", bad, chunk=20))
     assert isinstance(error, InputError)
     assert [(p.line, p.rule) for p in error.problems] == [(151, "series-known")]
+
+
+def test_state_after_an_import_decodes_no_stored_event_again(
+    desk: OfferDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk.launch(OFFER)
+    desk.import_csv("level3-2004", ALL, received_before=BEFORE_SUPPLEMENT)
+    decoded: list[int] = []
+    decode = decode_leaf_trusted
+
+    def counted(index: int, leaf_data: bytes, leaf_hash: bytes) -> StoredEvent:
+        decoded.append(index)
+        return decode(index, leaf_data, leaf_hash)
+
+    monkeypatch.setattr(journal_store, "decode_leaf_trusted", counted)
+    state = desk.state("level3-2004")
+    assert state.events == 1 + 182
+    assert len(decoded) <= 1  # the stream's last event, to see that the cached state is fresh
+    fresh = OfferDesk(desk.store)  # no cached state: a fold of every event, decoded
+    assert fresh.state("level3-2004").events == state.events
+    assert results_json(fresh.results("level3-2004", ETD).results) == results_json(
+        desk.results("level3-2004", ETD).results
+    )
 
 
 def counting_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -372,8 +372,13 @@ class JournalStore:
     def _prior(
         self, connection: Connection, fresh: list[EncodedEvent], size: int
     ) -> Sequence[StoredEvent]:
-        """Stored events of the touched streams, index order; loads only what is new."""
-        touched = sorted({e.event.stream for e in fresh})
+        return self._cached(connection, sorted({e.event.stream for e in fresh}), size)
+
+    def _cached(
+        self, connection: Connection, touched: list[str], size: int
+    ) -> Sequence[StoredEvent]:
+        """Stored events of the touched streams below `size`, index order; loads only what
+        is new since the cache was last brought up to date."""
         if self._streams_size > size:  # another writer's view is older than ours: start over
             self._streams, self._streams_size = {}, 0
         known = [s for s in self._streams if self._streams_size < size]
@@ -501,6 +506,13 @@ class JournalStore:
             return [
                 decode_leaf_trusted(i, bytes(d), bytes(h)) for i, d, h in connection.execute(query)
             ]
+
+    def stream(self, stream: str) -> Sequence[StoredEvent]:
+        """`events(stream)` as it stands now, read through the stream cache: only events
+        appended since the last read or append are loaded, and each is decoded when read.
+        The view does not change when more events are appended later."""
+        with self._mutex, self._read() as connection:
+            return self._cached(connection, [stream], self._size(connection))
 
     # -- checkpoints, receipts, export -------------------------------------------------------
 

@@ -91,8 +91,10 @@ class OfferDesk:
     def state(self, offer_id: str) -> OfferState:
         return self._state_and_events(offer_id)[0]
 
-    def _state_and_events(self, offer_id: str) -> tuple[OfferState, list[StoredEvent]]:
-        events = self.store.events(stream_of(offer_id))
+    def _state_and_events(self, offer_id: str) -> tuple[OfferState, Sequence[StoredEvent]]:
+        # Through the store's stream cache: a fresh cached state then costs no decoding of
+        # the offer's (possibly million-event) stream.
+        events = self.store.stream(stream_of(offer_id))
         if not events:
             raise LifecycleError(f"no offer {offer_id!r} in this journal")
         return self._state_for(offer_id, events), events
