@@ -296,23 +296,23 @@ class JournalStore:
 
     def _write(self, connection: Connection, fresh: list[EncodedEvent], size: int) -> CompactRange:
         edge = self._edge_at(connection, size)
-        entries: list[tuple[object, ...]] = []
-        nodes: list[tuple[int, int, bytes]] = []
-        for offset, item in enumerate(fresh):
-            event = item.event
-            entries.append(
-                (
-                    size + offset,
-                    event.stream,
-                    event.kind,
-                    event.idempotency_key,
-                    item.fingerprint,
-                    item.recorded_at_text,
-                    item.leaf_data,
-                    item.leaf_hash,
-                )
+        entries: list[tuple[object, ...]] = [
+            (
+                index,
+                item.event.stream,
+                item.event.kind,
+                item.event.idempotency_key,
+                item.fingerprint,
+                item.recorded_at_text,
+                item.leaf_data,
+                item.leaf_hash,
             )
-            nodes.extend(edge.append(item.leaf_hash))
+            for index, item in enumerate(fresh, size)
+        ]
+        nodes: list[tuple[int, int, bytes]] = []
+        grow = edge.append
+        for item in fresh:
+            nodes += grow(item.leaf_hash)
         for start in range(0, len(entries), CHUNK_ROWS):
             part = entries[start : start + CHUNK_ROWS]
             self._bulk_insert(connection, "journal_entry", ENTRY_COLUMNS, ENTRY_PG_TYPES, part)
