@@ -3,8 +3,9 @@
 Plain instructions on registered positions are counted from packed cards instead of their
 lines; every other instruction goes through the general per-line path. The property below
 tabulates the same inputs with the shortcut, with it switched off (everything down the
-general path) and with its marks looked up the long way, and requires identical results, on meetings with more items than one card word
-holds and with classes that vote on different items.
+general path) and with its marks looked up the long way, and requires identical results, on
+meetings with more items than one card word holds and with classes that vote on different
+items.
 """
 
 from __future__ import annotations
