@@ -126,7 +126,10 @@ def run() -> list[BenchResult]:
         nonlocal result
         result = tabulate(meeting, register, votes)  # type: ignore[arg-type]
 
-    subject_seconds = once(subject)
+    # The first full-size run also pays for DuckDB's first large allocations; the baseline is
+    # a best of three, so the subject is reported both ways.
+    cold_seconds = once(subject)
+    subject_seconds = min(cold_seconds, once(subject))
     baseline_seconds = best_of(lambda: _baseline(votes.table))
     return [
         BenchResult(
@@ -137,6 +140,15 @@ def run() -> list[BenchResult]:
             baseline_name="duckdb group-by",
             baseline_seconds=baseline_seconds,
             aim="within 3x of the bare group-by",
+        ),
+        BenchResult(
+            name="meeting tabulate, first run only",
+            items=votes_table.num_rows,
+            item_unit="lines",
+            subject_seconds=cold_seconds,
+            baseline_name="duckdb group-by",
+            baseline_seconds=baseline_seconds,
+            aim="reported (the line above is the best of two)",
         ),
         BenchResult(
             name=f"vote book load, numbering ({PROPOSALS} proposals)",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
+import pyarrow as pa
+
+from corpact.errors import check
 from corpact.meeting.model import Meeting, Nominee, Proposal
 from corpact.meeting.standards import (
     JSON_PERCENT_PLACES,
@@ -290,6 +294,66 @@ class ProposalResult:
         }
 
 
+class Revocations(Sequence[Revocation]):
+    """The revocations of a tabulation, kept as the Arrow columns the pipeline produced
+    (`Revocation` field order) and made into `Revocation` tuples only when first read: a large
+    meeting revokes hundreds of thousands of instructions that a caller may only count."""
+
+    __slots__ = ("_rows", "_table")
+
+    def __init__(self, table: pa.Table) -> None:
+        check(
+            tuple(table.column_names) == Revocation._fields,
+            "revocation columns out of order",
+        )
+        self._table = table
+        self._rows: tuple[Revocation, ...] | None = None
+
+    @classmethod
+    def of(cls, rows: Iterable[Revocation]) -> Revocations:
+        items = list(rows)
+        columns = {name: [r[n] for r in items] for n, name in enumerate(Revocation._fields)}
+        return cls(pa.table(columns, schema=REVOCATION_SCHEMA))
+
+    def rows(self) -> tuple[Revocation, ...]:
+        if self._rows is None:
+            columns = [column.to_pylist() for column in self._table.columns]
+            self._rows = tuple(map(Revocation, *columns))
+        return self._rows
+
+    def __len__(self) -> int:
+        count: int = self._table.num_rows
+        return count
+
+    @overload
+    def __getitem__(self, index: int) -> Revocation: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Revocation, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Revocation | tuple[Revocation, ...]:
+        return self.rows()[index]
+
+    def __iter__(self) -> Iterator[Revocation]:
+        return iter(self.rows())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Revocations):
+            same: bool = self._table.equals(other._table)
+            return same
+        if isinstance(other, tuple | list):
+            return self.rows() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # compared by content, like a list
+
+    def __repr__(self) -> str:
+        return f"Revocations({len(self)} rows)"
+
+
+REVOCATION_SCHEMA = pa.schema([(name, pa.string()) for name in Revocation._fields])
+
+
 @dataclass(frozen=True, slots=True)
 class MeetingResult:
     meeting: Meeting
@@ -301,7 +365,7 @@ class MeetingResult:
     quorum: QuorumResult
     proposals: tuple[ProposalResult, ...]
     rejections: tuple[Rejection, ...]
-    revocations: tuple[Revocation, ...]
+    revocations: Revocations
     adjustments: tuple[Adjustment, ...]
     warnings: tuple[str, ...] = field(default=())
 

@@ -32,6 +32,7 @@ from corpact.meeting.model import (
 from corpact.meeting.pipeline import Q_BUCKETS, Stage, run_stages
 from corpact.meeting.register import Register
 from corpact.meeting.result import (
+    REVOCATION_SCHEMA,
     Adjustment,
     ClassSummary,
     MeetingResult,
@@ -40,6 +41,7 @@ from corpact.meeting.result import (
     QuorumResult,
     Rejection,
     Revocation,
+    Revocations,
     Tally,
 )
 from corpact.meeting.standards import (
@@ -387,17 +389,18 @@ def _rejections(stage: Stage) -> tuple[Rejection, ...]:
     return tuple(sorted(found, key=lambda r: (r.line_no, r.instruction_id, r.class_id)))
 
 
-def _revocations(stage: Stage) -> tuple[Revocation, ...]:
+def _revocations(stage: Stage) -> Revocations:
     """The pipeline's revocations (in voter, class, instruction order), with same-time
     duplicates named as such and conflicting ones left to the rejections."""
     duplicates = {
         (d["instruction_id"], d["voter"], d["pos_class"]): d["kept"] for d in stage.ties.duplicates
     }
     conflicted = {(c["instruction_id"], c["voter"], c["pos_class"]) for c in stage.ties.conflicts}
+    revocations = Revocations(stage.revoked.cast(REVOCATION_SCHEMA))
     if not duplicates and not conflicted:
-        return tuple(map(Revocation, *stage.revoked))
+        return revocations
     found: list[Revocation] = []
-    for row in map(Revocation, *stage.revoked):
+    for row in revocations:
         key = (row.instruction_id, row.voter, row.class_id)
         if key in conflicted:
             continue
@@ -405,7 +408,7 @@ def _revocations(stage: Stage) -> tuple[Revocation, ...]:
             reason = "duplicate of an identical instruction with the same time"
             row = row._replace(superseded_by=duplicates[key], reason=reason)
         found.append(row)
-    return tuple(found)
+    return Revocations.of(found)
 
 
 def _adjustments(stage: Stage) -> tuple[Adjustment, ...]:
