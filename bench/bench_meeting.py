@@ -131,32 +131,26 @@ def run() -> list[BenchResult]:
     cold_seconds = once(subject)
     subject_seconds = min(cold_seconds, once(subject))
     baseline_seconds = best_of(lambda: _baseline(votes.table))
+
+    def measured(name: str, seconds: float, aim: str) -> BenchResult:
+        return BenchResult(
+            name, votes_table.num_rows, "lines", seconds, "duckdb group-by", baseline_seconds, aim
+        )
+
     return [
-        BenchResult(
-            name=f"meeting tabulate ({holders:,} holders, {PROPOSALS} proposals)",
-            items=votes_table.num_rows,
-            item_unit="lines",
-            subject_seconds=subject_seconds,
-            baseline_name="duckdb group-by",
-            baseline_seconds=baseline_seconds,
-            aim="within 3x of the bare group-by",
+        measured(
+            f"meeting tabulate ({holders:,} holders, {PROPOSALS} proposals)",
+            subject_seconds,
+            "within 3x of the bare group-by",
         ),
-        BenchResult(
-            name="meeting tabulate, first run only",
-            items=votes_table.num_rows,
-            item_unit="lines",
-            subject_seconds=cold_seconds,
-            baseline_name="duckdb group-by",
-            baseline_seconds=baseline_seconds,
-            aim="reported (the line above is the best of two)",
+        measured(
+            "meeting tabulate, first run only",
+            cold_seconds,
+            "reported (the line above is the best of two)",
         ),
-        BenchResult(
-            name=f"vote book load, numbering ({PROPOSALS} proposals)",
-            items=votes_table.num_rows,
-            item_unit="lines",
-            subject_seconds=load_seconds,
-            baseline_name="duckdb group-by",
-            baseline_seconds=baseline_seconds,
-            aim="reported, not counted in the tabulation",
+        measured(
+            f"vote book load, numbering ({PROPOSALS} proposals)",
+            load_seconds,
+            "reported, not counted in the tabulation",
         ),
     ]
