@@ -31,6 +31,7 @@ from corpact.meeting import (
     tabulate,
 )
 from corpact.meeting import cards as cards_module
+from corpact.meeting import pipeline as pipeline_module
 from corpact.meeting.cards import ITEMS_PER_WORD
 from corpact.meeting.result import MeetingResult, Tally
 from tests.meeting.builders import meeting_doc, proposal_doc
@@ -256,3 +257,21 @@ def test_inconsistent_instructions_found_with_or_without_nulls_in_the_votes() ->
     )
     found = [(r.instruction_id, r.reason, r.voter) for r in nulls.rejections]
     assert found[3:] == [("I5", "unknown_voter", ""), ("I6", "inconsistent_instruction", "P1")]
+
+
+@settings(max_examples=10, deadline=None)
+@given(scenarios(), scenarios())
+def test_a_plan_compiled_for_other_votes_gives_the_same_result(
+    first: tuple[Register, list[VoteInstruction]], second: tuple[Register, list[VoteInstruction]]
+) -> None:
+    """Each stage's SQL is compiled once per distinct expression and reused; the data only
+    reaches it through inputs and session variables. Tabulating `second` after `first` (SQL
+    from the first run reused) equals tabulating it with nothing compiled yet."""
+    meeting = big_meeting()
+    register, instructions = second
+    votes = VoteBook.from_instructions(instructions)
+    tabulate(meeting, first[0], VoteBook.from_instructions(first[1]))
+    warm = tabulate(meeting, register, votes)
+    with patch.dict(pipeline_module._SQL_CACHE, clear=True):
+        cold = tabulate(meeting, register, votes)
+    assert warm.to_json_dict() == cold.to_json_dict()

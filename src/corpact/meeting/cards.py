@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from math import prod
-from typing import cast
+from typing import Protocol, cast
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -96,22 +96,37 @@ _list_extract = cast(
 )
 
 
-def _lookup(values: list[int], index: ir.IntegerValue) -> ir.IntegerValue:
-    """`values[index]` from a constant list indexed per row: cheaper than a CASE or a join.
-    (The list's SQL type follows its largest value, hence no arithmetic on the result that
-    could leave 32 bits.)"""
-    if not values:
-        return ibis.literal(0, type="int64")
-    return _list_extract(ibis.literal(values, type="array<int64>"), index + 1)
+class Constants(Protocol):
+    """Values computed from the data that an expression uses as constants. The pipeline passes
+    them as session variables, so that the SQL text depends on the meeting only and a compiled
+    plan can be used again for other votes."""
+
+    def integers(self, name: str, values: list[int]) -> ir.ArrayValue: ...
+
+    def integer(self, name: str, value: int) -> ir.IntegerValue: ...
 
 
-def with_marks(layout: CardLayout, lines: ir.Table, names: Mapping[str, pa.Table]) -> ir.Table:
+def _lookup(values: ir.ArrayValue, index: ir.IntegerValue) -> ir.IntegerValue:
+    """`values[index]` from a constant list indexed per row: cheaper than a CASE or a join."""
+    return _list_extract(values, index + 1)
+
+
+def direct_lookup(names: Mapping[str, pa.Table]) -> bool:
+    """Whether every (proposal, nominee, choice) text combination fits one short list."""
+    sizes: list[int] = [names[c].num_rows for c in ("proposal_id", "item_id", "choice")]
+    return prod(sizes) <= DIRECT_LOOKUP_LIMIT
+
+
+def with_marks(
+    layout: CardLayout, lines: ir.Table, names: Mapping[str, pa.Table], constants: Constants
+) -> ir.Table:
     """Each line with `plain` and `nibble` (its mark, already shifted into place in card word
     `mark_word`; 0 when the line is not plain), looked up from the numbers the vote book gave
     its proposal, item and choice texts (`names[column]` maps each number back to its text).
 
-    When every combination of those texts fits in a short list, one lookup per line does it;
-    otherwise each text is first reduced to its place on the agenda (0 when it has none)."""
+    When every combination of those texts fits in a short list (`direct_lookup`), one lookup
+    per line does it; otherwise each text is first reduced to its place on the agenda (0 when
+    it has none)."""
     item_codes: dict[tuple[str | None, str | None], int] = {
         (p, i): code for p, items in layout.codes.items() for i, code in items.items()
     }
@@ -129,27 +144,41 @@ def with_marks(layout: CardLayout, lines: ir.Table, names: Mapping[str, pa.Table
 
     texts = [_texts(names, c) for c in ("proposal_id", "item_id", "choice")]
     numbers = [lines.proposal_no, lines.item_no, lines.choice_no]
-    if prod(len(t) for t in texts) > DIRECT_LOOKUP_LIMIT:
+    if not direct_lookup(names):
         agenda: list[list[str | None]] = [
             [None, *layout.codes],
             [None, *sorted({i for items in layout.codes.values() for i in items})],
             [None, *CHOICE_CODES],
         ]
         numbers = [
-            _lookup([places.get(t, 0) if t is not None else 0 for t in found], number)
-            for found, number, places in zip(
-                texts, numbers, ({t: n for n, t in enumerate(a) if n} for a in agenda), strict=True
+            _lookup(
+                constants.integers(
+                    f"corpact_place_{n}", [places.get(t, 0) if t is not None else 0 for t in found]
+                ),
+                number,
+            )
+            for n, (found, number, places) in enumerate(
+                zip(
+                    texts,
+                    numbers,
+                    ({t: n for n, t in enumerate(a) if n} for a in agenda),
+                    strict=True,
+                )
             )
         ]
         texts = agenda
     proposals, items, choices = texts
-    pair = numbers[0] * len(items) + numbers[1]
+    pair = numbers[0] * constants.integer("corpact_items", len(items)) + numbers[1]
+    marks = [mark(p, i, c) for p in proposals for i in items for c in choices]
     marked = lines.mutate(
         mark=_lookup(
-            [mark(p, i, c) for p in proposals for i in items for c in choices],
-            pair * len(choices) + numbers[2],
+            constants.integers("corpact_marks", marks),
+            pair * constants.integer("corpact_choices", len(choices)) + numbers[2],
         ),
-        mark_word=_lookup([word(p, i) for p in proposals for i in items], pair)
+        mark_word=_lookup(
+            constants.integers("corpact_words", [word(p, i) for p in proposals for i in items]),
+            pair,
+        )
         if len(layout.words) > 1
         else ibis.literal(0, type="int64"),
     )

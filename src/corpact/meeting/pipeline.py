@@ -23,12 +23,16 @@ Share quantities stay `DECIMAL(38, 6)` end to end; nothing is ever a float.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
+import duckdb
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,7 +47,6 @@ from corpact.meeting.votes import (
     CHANNELS,
     CODED_COLUMNS,
     VoteBook,
-    VoteCodes,
     counting,
     to_epoch_us,
 )
@@ -132,6 +135,46 @@ def _dimensions(meeting: Meeting) -> dict[str, pa.Table]:
     }
 
 
+def _getvariable(variable: str) -> ir.Value:  # not `name`: Ibis names an op by its `name`
+    raise NotImplementedError  # pragma: no cover - compiled to SQL, never called
+
+
+# DuckDB's `getvariable`: a session variable, folded to a constant when the query is planned.
+_integers_variable = cast(
+    Callable[[str], ir.ArrayValue],
+    ibis.udf.scalar.builtin(name="getvariable", signature=((dt.string,), dt.Array(dt.int64)))(
+        _getvariable
+    ),
+)
+_integer_variable = cast(
+    Callable[[str], ir.IntegerValue],
+    ibis.udf.scalar.builtin(name="getvariable", signature=((dt.string,), dt.int64))(_getvariable),
+)
+SQL_CACHE_SIZE = 512
+_SQL_CACHE: OrderedDict[Any, str] = OrderedDict()
+_SQL_CACHE_LOCK = threading.Lock()
+
+
+def _compiled(expr: ir.Expr) -> str:
+    """The DuckDB SQL of `expr`, compiled once per distinct expression. Inputs have fixed names
+    and data-dependent constants are session variables, so the expression (and its SQL) of each
+    stage depends only on the meeting: tabulating the same meeting again, as votes come in,
+    reuses every statement. The key is the expression itself (Ibis expressions compare by
+    structure), so two different expressions can never share SQL."""
+    key = expr.op()
+    with _SQL_CACHE_LOCK:
+        sql = _SQL_CACHE.get(key)
+        if sql is not None:
+            _SQL_CACHE.move_to_end(key)
+            return sql
+    sql = str(ibis.to_sql(expr, dialect="duckdb"))
+    with _SQL_CACHE_LOCK:
+        _SQL_CACHE[key] = sql
+        while len(_SQL_CACHE) > SQL_CACHE_SIZE:
+            _SQL_CACHE.popitem(last=False)
+    return sql
+
+
 class Pipeline:
     """One tabulation run on a private in-memory DuckDB connection.
 
@@ -141,17 +184,17 @@ class Pipeline:
 
     def __init__(self, meeting: Meeting, register: Register, votes: VoteBook) -> None:
         self.meeting = meeting
-        self.con = ibis.duckdb.connect()
+        self.con = duckdb.connect()
         dims = _dimensions(meeting)
-        self.dims = {name: ibis.memtable(table) for name, table in dims.items()}
+        self.dims = {name: self.input(f"dim_{name}", table) for name, table in dims.items()}
         self.layout = cards.card_layout(meeting, dims["items"])
         line_table = votes.table
         for name in votes.codes.lines.column_names:
             line_table = line_table.append_column(name, votes.codes.lines.column(name))
         self.line_table = line_table
-        self.lines = ibis.memtable(line_table)
+        self.lines = self.input("lines", line_table)
         self.codes = votes.codes
-        self.names = {c: ibis.memtable(t) for c, t in votes.codes.names.items()}
+        self.names = {c: self.input(f"names_{c}", t) for c, t in votes.codes.names.items()}
         class_keys = pc.index_in(
             register.table.column("class_id"),
             value_set=pa.array([c.class_id for c in meeting.classes]),
@@ -159,13 +202,32 @@ class Pipeline:
         numbered = register.table.append_column(
             "pos_id", pa.chunked_array([counting(register.table.num_rows)])
         ).append_column("class_key", class_keys.cast(pa.int64()))
-        self.positions = ibis.memtable(numbered)
+        self.positions = self.input("positions", numbered)
+
+    def input(self, name: str, table: pa.Table) -> ir.Table:
+        """`table` under a fixed name, so that the SQL of every stage reads the same whatever
+        the data (see `_compiled`)."""
+        self.con.register(name, table)
+        return ibis.table(ibis.Schema.from_pyarrow(table.schema), name=name)
+
+    def integers(self, name: str, values: list[int]) -> ir.ArrayValue:
+        self.con.execute(f"SET VARIABLE {name} = {[int(v) for v in values]!r}::BIGINT[]")
+        return _integers_variable(name)
+
+    def integer(self, name: str, value: int) -> ir.IntegerValue:
+        self.con.execute(f"SET VARIABLE {name} = {int(value)}::BIGINT")
+        return _integer_variable(name)
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
-        return self.con.create_table(name, expr, temp=True)
+        self.con.execute(f'CREATE TEMP TABLE "{name}" AS {_compiled(expr)}')
+        return ibis.table(expr.schema(), name=name)
+
+    def fetch_arrow(self, expr: ir.Table) -> pa.Table:
+        table: pa.Table = self.con.sql(_compiled(expr)).to_arrow_table()
+        return table
 
     def fetch(self, expr: ir.Table) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.con.to_pyarrow(expr).to_pylist()
+        rows: list[dict[str, Any]] = self.fetch_arrow(expr).to_pylist()
         return rows
 
     def voter_positions(self) -> ir.Table:
@@ -191,7 +253,7 @@ class Pipeline:
         """One row per instruction number; a line that disagrees with another line of its
         instruction on voter, channel, class (a NULL counts as a value) or time makes the
         instruction inconsistent."""
-        lines = cards.with_marks(self.layout, self.lines, self.codes.names)
+        lines = cards.with_marks(self.layout, self.lines, self.codes.names, self)
         errors_seen = self.codes.lines.column("header_error_no").null_count < len(self.codes.lines)
         h = lines.group_by("ins_no").aggregate(
             at=lines.executed_us.max(),
@@ -202,7 +264,7 @@ class Pipeline:
             header_error_no=lines.header_error_no.max() if errors_seen else ibis.null("int32"),
             **cards.line_aggregates(self.layout, lines),
         )
-        h = h.mutate(**_decode_header_key(self.codes, h.header_key), **cards.line_counts(h))
+        h = h.mutate(**_decode_header_key(self, h.header_key), **cards.line_counts(h))
         channels = self.names["channel"]
         errors = self.names["header_error"]
         classes = self.names["class_id"].select(k_class_no="class_no", cls="class_id")
@@ -350,7 +412,7 @@ class Pipeline:
     def exception_lines(self, effective: ir.Table) -> ir.Table:
         """The lines of the effective instructions that are not cards."""
         ids = effective.filter(~effective.card).select("ins_no").distinct()
-        return ibis.memtable(self.lines_of(self.con.to_pyarrow(ids).column("ins_no")))
+        return self.input("exception_lines", self.lines_of(self.fetch_arrow(ids).column("ins_no")))
 
     def card_totals(self, effective: ir.Table) -> ir.Table:
         """Per (item, class) by bucket, the votes of the positions counted as cards."""
@@ -431,9 +493,12 @@ class Pipeline:
         )
 
 
-def _decode_header_key(codes: VoteCodes, key: ir.IntegerValue) -> dict[str, ir.IntegerValue]:
+def _decode_header_key(p: Pipeline, key: ir.IntegerValue) -> dict[str, ir.IntegerValue]:
     """Voter, channel and class numbers back from `VoteCodes.header_key`."""
-    voters, channels, classes = codes.header_sizes
+    voters, channels, classes = (
+        p.integer(f"corpact_{name}_numbers", size)
+        for name, size in zip(("voter", "channel", "class"), p.codes.header_sizes, strict=True)
+    )
     return {
         "voter_no": (key // (channels * classes)).nullif(voters - 1).cast("int32"),
         "channel_no": (key // classes % channels).nullif(channels - 1).cast("int32"),
@@ -467,7 +532,7 @@ def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
         tie_lines = p.lines_of(numbers).to_pylist()
     ties = classify_ties(tie_rows, tie_lines)
     effective, lost = _effective(p, cand, ties, tie_rows)
-    revoked = p.con.to_pyarrow(_revocations(p, lost, effective))
+    revoked = p.fetch_arrow(_revocations(p, lost, effective))
     exceptions = p.line_view(p.exception_lines(effective), effective.filter(~effective.card))
     exceptions = p.materialize("exceptions", exceptions)
     rejected_lines = p.fetch(
@@ -543,13 +608,14 @@ def _effective(
             for r in tie_rows
         }
         picked = [numbers[(w["instruction_id"], w["voter"], w["pos_class"])] for w in ties.winners]
-        keep = ibis.memtable(
+        keep = p.input(
+            "tie_winners",
             pa.table(
                 {
                     "w_ins_no": pa.array([i for i, _ in picked], pa.int32()),
                     "w_pos_id": pa.array([q for _, q in picked], pa.int64()),
                 }
-            )
+            ),
         )
         matched = [tied.ins_no == keep.w_ins_no, tied.pos_id == keep.w_pos_id]
         effective = effective.union(tied.semi_join(keep, matched))
@@ -596,7 +662,7 @@ def _reconciled_groups(
     fixed = reconcile_groups(bad_lines, p.meeting.over_vote_policy)
     final = groups.filter(~groups.bad).drop("bad", "full_min", "full_max")
     if fixed.groups:
-        final = final.union(_as_groups(fixed.groups, final.schema()))
+        final = final.union(_as_groups(p, fixed.groups, final.schema()))
     return p.materialize("final_groups", final), fixed.rejections, fixed.adjustments
 
 
@@ -627,12 +693,12 @@ def _revocations(p: Pipeline, lost: ir.Table, effective: ir.Table) -> ir.Table:
     ).order_by(["voter", "class_id", "instruction_id"])
 
 
-def _as_groups(rows: list[dict[str, Any]], schema: Any) -> ir.Table:
+def _as_groups(p: Pipeline, rows: list[dict[str, Any]], schema: Any) -> ir.Table:
     arrow_schema = schema.to_pyarrow()
     table = pa.Table.from_pylist(
         [{n: r[n] for n in arrow_schema.names} for r in rows], schema=arrow_schema
     )
-    return ibis.memtable(table)
+    return p.input("fixed_groups", table)
 
 
 def _totals(p: Pipeline, final: ir.Table, effective: ir.Table) -> dict[str, Any]:
