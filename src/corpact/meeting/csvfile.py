@@ -11,6 +11,12 @@ from corpact.errors import InputError
 
 def read_rows(path: str | Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """Header (first non-comment row) and an iterator of (physical line number, row dict)."""
+    header, cells = read_cells(path)
+    return header, ((line, dict(zip(header, row, strict=False))) for line, row in cells)
+
+
+def read_cells(path: str | Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """Header and an iterator of (physical line number, the row's cells); blank rows skipped."""
     source = Path(path).name
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -25,10 +31,10 @@ def read_rows(path: str | Path) -> tuple[list[str], Iterator[tuple[int, dict[str
             header = [name.strip() for name in row]
             break
 
-    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+    def rows() -> Iterator[tuple[int, list[str]]]:
         for row in reader:
-            if not row or all(not cell.strip() for cell in row):
+            if not row or not "".join(row).strip():
                 continue
-            yield reader.line_num, dict(zip(header, row, strict=False))
+            yield reader.line_num, row
 
     return header, rows()

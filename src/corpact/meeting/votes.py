@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpact.errors import InputError, Problem, check
-from corpact.meeting.csvfile import read_rows
+from corpact.meeting.csvfile import read_cells
 from corpact.meeting.register import SHARE_PLACES, SHARES_TYPE, parse_shares
 from corpact.timeutil import parse_instant, zone
 
@@ -60,6 +60,7 @@ ORDERED_CODES = frozenset({"header_error"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TRUE = {"true", "yes", "1", "y"}
 _FALSE = {"false", "no", "0", "n", ""}
+_FLAGS = _TRUE | _FALSE
 
 
 def to_epoch_us(instant: datetime) -> int:
@@ -264,43 +265,64 @@ def _instruction_from_rows(rows: list[dict[str, Any]]) -> VoteInstruction:
     )
 
 
-def _parse_row(record: dict[str, str], line: int, tz: ZoneInfo) -> dict[str, Any]:
-    def text(name: str) -> str:
-        return (record.get(name) or "").strip()
+_CSV_FIELDS = (
+    "instruction_id",
+    "executed_at",
+    "voter",
+    "class",
+    "channel",
+    "proposal",
+    "nominee",
+    "choice",
+    "shares",
+    "discretionary",
+)
 
-    header_error: str | None = None
-    executed_us: int | None = None
-    try:
-        executed_us = to_epoch_us(parse_instant(text("executed_at"), tz))
-    except InputError:
-        header_error = "bad_time"
-    if not text("instruction_id") or not text("voter"):
-        header_error = "missing_field"
-    if text("channel") not in CHANNELS:
-        header_error = header_error or "unknown_channel"
-    line_error: str | None = None
-    shares: Decimal | None = None
-    if text("shares"):
-        shares = parse_shares(text("shares"))
-        line_error = "bad_shares" if shares is None else None
-    flag = text("discretionary").lower()
-    if flag not in _TRUE | _FALSE:
-        line_error = line_error or "bad_flag"
-    return {
-        "line_no": line,
-        "instruction_id": text("instruction_id"),
-        "executed_us": executed_us,
-        "voter": text("voter"),
-        "class_id": text("class"),
-        "channel": text("channel"),
-        "proposal_id": text("proposal"),
-        "item_id": text("nominee"),
-        "choice": text("choice").lower(),
-        "shares": shares,
-        "discretionary": flag in _TRUE,
-        "header_error": header_error,
-        "line_error": line_error,
-    }
+
+def _parse_rows(
+    header: list[str], records: Iterable[tuple[int, list[str]]], tz: ZoneInfo
+) -> pa.Table:
+    """The CSV rows as `VOTES_SCHEMA` columns. A bad cell becomes an error code on its row:
+    `bad_time`, `missing_field`, `unknown_channel` (whole instruction) or `bad_shares`,
+    `bad_flag` (that line). The lines of one instruction share a time, so each distinct time
+    text is parsed once."""
+    columns: dict[str, list[Any]] = {name: [] for name in VOTES_SCHEMA.names}
+    rows: list[tuple[Any, ...]] = []
+    times: dict[str, int | None] = {}
+    # Where each field is in a row; a repeated column name means its last copy, as in a dict.
+    where = {name: n for n, name in enumerate(header)}
+    at = [where.get(name, -1) for name in _CSV_FIELDS]
+    for line, row in records:
+        width = len(row)
+        (instruction_id, executed_at, voter, class_id, channel, proposal, nominee, choice,
+         shares_text, flag) = [row[n].strip() if -1 < n < width else "" for n in at]  # fmt: skip
+        if executed_at not in times:
+            try:
+                times[executed_at] = to_epoch_us(parse_instant(executed_at, tz))
+            except InputError:
+                times[executed_at] = None
+        executed_us = times[executed_at]
+        header_error = None if executed_us is not None else "bad_time"
+        if not instruction_id or not voter:
+            header_error = "missing_field"
+        if channel not in CHANNELS:
+            header_error = header_error or "unknown_channel"
+        line_error: str | None = None
+        shares: Decimal | None = None
+        if shares_text:
+            shares = parse_shares(shares_text)
+            line_error = "bad_shares" if shares is None else None
+        flag = flag.lower()
+        if flag not in _FLAGS:
+            line_error = line_error or "bad_flag"
+        rows.append(
+            (line, instruction_id, executed_us, voter, class_id, channel, proposal, nominee,
+             choice.lower(), shares, flag in _TRUE, header_error, line_error)
+        )  # fmt: skip
+    # In `VOTES_SCHEMA` order, one list per column.
+    for name, values in zip(columns, zip(*rows, strict=True), strict=False):
+        columns[name] = list(values)
+    return pa.table(columns, schema=VOTES_SCHEMA)
 
 
 def load_votes(path: str | Path, time_zone: str = "UTC") -> VoteBook:
@@ -310,7 +332,7 @@ def load_votes(path: str | Path, time_zone: str = "UTC") -> VoteBook:
     """
     source = Path(path).name
     tz = zone(time_zone, field="time_zone")
-    header, records = read_rows(path)
+    header, records = read_cells(path)
     missing = [c for c in VOTE_COLUMNS_REQUIRED if c not in header]
     unknown = [c for c in header if c not in VOTE_COLUMNS_REQUIRED + VOTE_COLUMNS_OPTIONAL]
     problems = [
@@ -318,8 +340,7 @@ def load_votes(path: str | Path, time_zone: str = "UTC") -> VoteBook:
     ] + [Problem("votes-columns", f"unknown column {c!r}", source=source, line=1) for c in unknown]
     if problems:
         raise InputError(problems)
-    rows = [_parse_row(record, line, tz) for line, record in records]
-    return VoteBook(pa.Table.from_pylist(rows, schema=VOTES_SCHEMA), source)
+    return VoteBook(_parse_rows(header, records, tz), source)
 
 
 def instruction_rows(instruction: VoteInstruction) -> list[dict[str, Any]]:
