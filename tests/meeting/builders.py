@@ -14,19 +14,10 @@ from typing import Any
 
 import yaml
 
+from corpact.meeting.votes import VOTE_CSV_COLUMNS
+
 DATA = Path(__file__).parent / "data"
-VOTE_HEADER = (
-    "instruction_id",
-    "executed_at",
-    "voter",
-    "class",
-    "channel",
-    "proposal",
-    "nominee",
-    "choice",
-    "shares",
-    "discretionary",
-)
+VOTE_HEADER = VOTE_CSV_COLUMNS
 
 
 def load_case(name: str) -> dict[str, Any]:

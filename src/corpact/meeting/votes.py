@@ -265,7 +265,8 @@ def _instruction_from_rows(rows: list[dict[str, Any]]) -> VoteInstruction:
     )
 
 
-_CSV_FIELDS = (
+# The votes CSV's columns in their documented order.
+VOTE_CSV_COLUMNS = (
     "instruction_id",
     "executed_at",
     "voter",
@@ -291,7 +292,7 @@ def _parse_rows(
     times: dict[str, int | None] = {}
     # Where each field is in a row; a repeated column name means its last copy, as in a dict.
     where = {name: n for n, name in enumerate(header)}
-    at = [where.get(name, -1) for name in _CSV_FIELDS]
+    at = [where.get(name, -1) for name in VOTE_CSV_COLUMNS]
     for line, row in records:
         width = len(row)
         (instruction_id, executed_at, voter, class_id, channel, proposal, nominee, choice,
