@@ -1,7 +1,8 @@
 """The relational half of the tabulation, as Ibis expressions run on an in-process DuckDB.
 
 Stages (each a set-at-a-time transformation, so the same expressions scale and could run on a
-distributed Ibis backend):
+distributed Ibis backend). They group and join on the numbers the vote book gave its text
+columns at load (`VoteCodes`) and look text up only for the rows they report:
 
 1. `headers`: one row per instruction; instruction-level rejections (unparseable time, unknown
    voter, inconsistent lines, after the polls closed). The same scan packs each plain
@@ -12,13 +13,14 @@ distributed Ibis backend):
    grouped by card and unpacked into per-(item, class, choice) totals; their lines are never
    read again.
 4. `exceptions`: the lines of every other effective instruction (nominee positions, split or
-   discretionary votes, rejected marks, items marked twice) are read back by row, validated
-   against the proposals and summed per (position, item); over-marked and over-voted groups go
-   to `reconcile`.
+   discretionary votes, rejected marks, items marked twice) are picked by instruction number,
+   validated against the proposals and summed per (position, item); over-marked and
+   over-voted groups go to `reconcile`.
 5. `presence` and `item totals`: voting shares present per class and per (item, class, holder
    type), from which broker non-votes and not-voted shares are derived by subtraction.
 
-Share quantities stay `DECIMAL(38, 6)` end to end; nothing is ever a float.
+Share quantities stay `DECIMAL(38, 6)` end to end; nothing is ever a float. Each stage's SQL is
+compiled once per distinct expression and reused (`_compiled`).
 """
 
 from __future__ import annotations
@@ -509,6 +511,13 @@ def _decode_header_key(p: Pipeline, key: ir.IntegerValue) -> dict[str, ir.Intege
 def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
     """Run every stage; same-time ties and over-votes are settled by `reconcile` rules."""
     p = Pipeline(meeting, register, votes)
+    try:
+        return _run(p)
+    finally:
+        p.con.close()  # its temporary tables hold a copy of every instruction and position
+
+
+def _run(p: Pipeline) -> Stage:
     vpos = p.voter_positions()
     headers = p.materialize("headers", p.headers(vpos))
     rejected = p.named(headers.filter(headers.reason.notnull()), "instruction_id", "voter")
