@@ -274,4 +274,7 @@ def test_a_plan_compiled_for_other_votes_gives_the_same_result(
     warm = tabulate(meeting, register, votes)
     with patch.dict(pipeline_module._SQL_CACHE, clear=True):
         cold = tabulate(meeting, register, votes)
+        compiled = set(pipeline_module._SQL_CACHE)
+        assert tabulate(meeting, register, votes) == cold
+        assert set(pipeline_module._SQL_CACHE) == compiled  # the same votes again: no compiling
     assert warm.to_json_dict() == cold.to_json_dict()

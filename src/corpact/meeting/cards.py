@@ -15,17 +15,17 @@ is plain. Any NULL makes a line not plain.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from math import prod
-from typing import Protocol, cast
+from typing import Protocol
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from corpact.errors import check
+from corpact.meeting.duckdb_functions import list_extract
 from corpact.meeting.model import CHOICE_BUCKET, Meeting
 
 CHOICE_CODES = {choice: code for code, choice in enumerate(CHOICE_BUCKET)}
@@ -82,20 +82,6 @@ def card_layout(meeting: Meeting, items: pa.Table) -> CardLayout:
     return CardLayout(codes, items.num_rows, tuple(frozenset(e) for e in entitled))
 
 
-def _list_extract_signature(values: ir.ArrayValue, position: ir.IntegerValue) -> ir.IntegerValue:
-    """DuckDB's own `list_extract` (1-based), without Ibis's handling of negative indexes,
-    which costs more than the lookup itself on ten million lines."""
-    raise NotImplementedError  # pragma: no cover - compiled to SQL, never called
-
-
-_list_extract = cast(
-    Callable[[ir.Value, ir.Value], ir.IntegerValue],
-    ibis.udf.scalar.builtin(
-        name="list_extract", signature=((dt.Array(dt.int64), dt.int64), dt.int64)
-    )(_list_extract_signature),
-)
-
-
 class Constants(Protocol):
     """Values computed from the data that an expression uses as constants. The pipeline passes
     them as session variables, so that the SQL text depends on the meeting only and a compiled
@@ -108,7 +94,7 @@ class Constants(Protocol):
 
 def _lookup(values: ir.ArrayValue, index: ir.IntegerValue) -> ir.IntegerValue:
     """`values[index]` from a constant list indexed per row: cheaper than a CASE or a join."""
-    return _list_extract(values, index + 1)
+    return list_extract(values, index + 1)
 
 
 def direct_lookup(names: Mapping[str, pa.Table]) -> bool:

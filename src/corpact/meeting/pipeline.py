@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import duckdb
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,6 +41,7 @@ import pyarrow.compute as pc
 from corpact.errors import check
 from corpact.meeting import cards
 from corpact.meeting.cards import CHOICE_CODES
+from corpact.meeting.duckdb_functions import integer_variable, integers_variable
 from corpact.meeting.model import CHOICE_BUCKET, FREQUENCY_CHOICES, Meeting
 from corpact.meeting.reconcile import TieOutcome, classify_ties, reconcile_groups
 from corpact.meeting.register import SHARES_TYPE, Register
@@ -150,21 +150,6 @@ def _dimensions(meeting: Meeting) -> dict[str, pa.Table]:
     }
 
 
-def _getvariable(variable: str) -> ir.Value:  # not `name`: Ibis names an op by its `name`
-    raise NotImplementedError  # pragma: no cover - compiled to SQL, never called
-
-
-# DuckDB's `getvariable`: a session variable, folded to a constant when the query is planned.
-_integers_variable = cast(
-    Callable[[str], ir.ArrayValue],
-    ibis.udf.scalar.builtin(name="getvariable", signature=((dt.string,), dt.Array(dt.int64)))(
-        _getvariable
-    ),
-)
-_integer_variable = cast(
-    Callable[[str], ir.IntegerValue],
-    ibis.udf.scalar.builtin(name="getvariable", signature=((dt.string,), dt.int64))(_getvariable),
-)
 SQL_CACHE_SIZE = 512
 _SQL_CACHE: OrderedDict[Any, str] = OrderedDict()
 _SQL_CACHE_LOCK = threading.Lock()
@@ -227,11 +212,11 @@ class Pipeline:
 
     def integers(self, name: str, values: list[int]) -> ir.ArrayValue:
         self.con.execute(f"SET VARIABLE {name} = {[int(v) for v in values]!r}::BIGINT[]")
-        return _integers_variable(name)
+        return integers_variable(name)
 
     def integer(self, name: str, value: int) -> ir.IntegerValue:
         self.con.execute(f"SET VARIABLE {name} = {int(value)}::BIGINT")
-        return _integer_variable(name)
+        return integer_variable(name)
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         self.con.execute(f'CREATE TEMP TABLE "{name}" AS {_compiled(expr)}')
