@@ -17,11 +17,22 @@ def read_rows(path: str | Path) -> tuple[list[str], Iterator[tuple[int, dict[str
 
 def read_cells(path: str | Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """Header and an iterator of (physical line number, the row's cells); blank rows skipped."""
-    source = Path(path).name
+    return cells_of_text(read_text(path))
+
+
+def read_text(path: str | Path) -> str:
+    return read_bytes(path).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_bytes(path: str | Path) -> bytes:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_bytes()
     except FileNotFoundError:
-        raise InputError.single("file", f"no such file: {path}", source=source) from None
+        raise InputError.single("file", f"no such file: {path}", source=Path(path).name) from None
+
+
+def cells_of_text(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """`read_cells` of a file's text."""
     # Comment lines become blank lines so that csv's line numbers stay physical line numbers.
     lines = ["\n" if line.startswith("#") else line for line in text.splitlines(keepends=True)]
     reader = csv.reader(lines)

@@ -9,7 +9,7 @@ in the inspector's report instead of dropping them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpact.errors import InputError, Problem, check
-from corpact.meeting.csvfile import read_cells
+from corpact.meeting.csvfile import cells_of_text, read_bytes
 from corpact.meeting.register import SHARE_PLACES, SHARES_TYPE, parse_shares
 from corpact.timeutil import parse_instant, zone
 
@@ -58,9 +58,8 @@ CODED_COLUMNS = {
 # Numbered in text order, so that the largest number is the largest text.
 ORDERED_CODES = frozenset({"header_error"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_TRUE = {"true", "yes", "1", "y"}
-_FALSE = {"false", "no", "0", "n", ""}
-_FLAGS = _TRUE | _FALSE
+TRUE_WORDS = frozenset({"true", "yes", "1", "y"})
+FLAG_WORDS = TRUE_WORDS | {"false", "no", "0", "n", ""}
 
 
 def to_epoch_us(instant: datetime) -> int:
@@ -177,12 +176,18 @@ class VoteCodes:
     header_sizes: tuple[int, int, int]
 
     @classmethod
-    def of(cls, table: pa.Table) -> VoteCodes:
+    def of(
+        cls, table: pa.Table, encoded: Mapping[str, pa.DictionaryArray] | None = None
+    ) -> VoteCodes:
+        """`encoded` may hold the dictionary encoding of some columns, made by the reader."""
         numbered: dict[str, pa.ChunkedArray] = {}
         names: dict[str, pa.Table] = {}
         for column, code in CODED_COLUMNS.items():
+            known = None if encoded is None else encoded.get(column)
             # One dictionary for all chunks, so a number means the same text in every chunk.
-            chunks = pc.dictionary_encode(table.column(column)).chunks
+            chunks = (
+                [known] if known is not None else pc.dictionary_encode(table.column(column)).chunks
+            )
             values = chunks[-1].dictionary if chunks else pa.array([], pa.string())
             if column in ORDERED_CODES:
                 values = values.sort()
@@ -212,10 +217,12 @@ class VoteBook:
 
     table: pa.Table
     source: str
+    # Dictionary encodings of some columns the reader made anyway (see `VoteCodes.of`).
+    encoded: InitVar[Mapping[str, pa.DictionaryArray] | None] = None
     codes: VoteCodes = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "codes", VoteCodes.of(self.table))
+    def __post_init__(self, encoded: Mapping[str, pa.DictionaryArray] | None) -> None:
+        object.__setattr__(self, "codes", VoteCodes.of(self.table, encoded))
 
     @classmethod
     def from_arrow(cls, table: pa.Table, source: str = "votes") -> VoteBook:
@@ -314,11 +321,11 @@ def _parse_rows(
             shares = parse_shares(shares_text)
             line_error = "bad_shares" if shares is None else None
         flag = flag.lower()
-        if flag not in _FLAGS:
+        if flag not in FLAG_WORDS:
             line_error = line_error or "bad_flag"
         rows.append(
             (line, instruction_id, executed_us, voter, class_id, channel, proposal, nominee,
-             choice.lower(), shares, flag in _TRUE, header_error, line_error)
+             choice.lower(), shares, flag in TRUE_WORDS, header_error, line_error)
         )  # fmt: skip
     # In `VOTES_SCHEMA` order, one list per column.
     for name, values in zip(columns, zip(*rows, strict=True), strict=False):
@@ -330,10 +337,26 @@ def load_votes(path: str | Path, time_zone: str = "UTC") -> VoteBook:
     """Read the votes CSV. Times without an offset are read in `time_zone` (the meeting's).
 
     Only a missing required column stops the load; a bad row is kept with an error code.
+    Plain files are read column by column (`votes_columnar`), others row by row; both give
+    the same table.
     """
+    # The column reader builds on this module's rules.
+    from corpact.meeting.votes_columnar import read_votes_columnar, universal_newlines
+
     source = Path(path).name
     tz = zone(time_zone, field="time_zone")
-    header, records = read_cells(path)
+    data = universal_newlines(read_bytes(path))
+    columnar = read_votes_columnar(data, tz)
+    if columnar is not None:
+        header, table, encoded = columnar
+        _check_header(header, source)
+        return VoteBook(table, source, encoded)
+    header, records = cells_of_text(data.decode("utf-8"))
+    _check_header(header, source)
+    return VoteBook(_parse_rows(header, records, tz), source)
+
+
+def _check_header(header: list[str], source: str) -> None:
     missing = [c for c in VOTE_COLUMNS_REQUIRED if c not in header]
     unknown = [c for c in header if c not in VOTE_COLUMNS_REQUIRED + VOTE_COLUMNS_OPTIONAL]
     problems = [
@@ -341,7 +364,6 @@ def load_votes(path: str | Path, time_zone: str = "UTC") -> VoteBook:
     ] + [Problem("votes-columns", f"unknown column {c!r}", source=source, line=1) for c in unknown]
     if problems:
         raise InputError(problems)
-    return VoteBook(_parse_rows(header, records, tz), source)
 
 
 def instruction_rows(instruction: VoteInstruction) -> list[dict[str, Any]]:
