@@ -11,12 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpact.meeting.csvfile import cells_of_text
+from corpact.meeting.plain_csv import PYTHON_WHITESPACE, universal_newlines
 from corpact.meeting.votes import VOTE_CSV_COLUMNS, VoteBook, _parse_rows, load_votes
-from corpact.meeting.votes_columnar import (
-    PYTHON_WHITESPACE,
-    read_votes_columnar,
-    universal_newlines,
-)
+from corpact.meeting.votes_columnar import read_votes_columnar
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -11,7 +11,12 @@ from corpact.errors import InputError
 
 def read_rows(path: str | Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """Header (first non-comment row) and an iterator of (physical line number, row dict)."""
-    header, cells = read_cells(path)
+    return rows_of_text(read_text(path))
+
+
+def rows_of_text(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """`read_rows` of a file's text."""
+    header, cells = cells_of_text(text)
     return header, ((line, dict(zip(header, row, strict=False))) for line, row in cells)
 
 

@@ -8,6 +8,7 @@ cites it.
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -16,7 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpact.errors import InputError, Problem
-from corpact.meeting.csvfile import read_rows
+from corpact.meeting.csvfile import read_bytes, rows_of_text
+from corpact.meeting.plain_csv import read_plain_csv, universal_newlines
 
 SHARE_PLACES = 6
 SHARES_TYPE = pa.decimal128(38, SHARE_PLACES)
@@ -96,11 +98,22 @@ def _refuse_repeated_positions(table: pa.Table, source: str) -> None:
 
 
 def _content_hash(table: pa.Table) -> str:
+    """SHA-256 of the positions in (class, holder) order, one line each: holder, name, class,
+    shares and type joined by U+001F (shares with their six places), then a newline."""
     ordered = table.sort_by([("class_id", "ascending"), ("holder_id", "ascending")])
+    shares = pc.cast(ordered.column("shares"), pa.string())  # as str() of its Decimal
+    fields = [ordered.column(n) for n in ("holder_id", "name", "class_id")]
+    fields += [shares, ordered.column("holder_type")]
+    lines = pc.binary_join_element_wise(*fields, "\x1f")
     digest = hashlib.sha256()
-    columns = [ordered.column(n).to_pylist() for n in REGISTER_SCHEMA.names]
-    for holder, name, class_id, shares, holder_type in zip(*columns, strict=True):
-        digest.update(f"{holder}\x1f{name}\x1f{class_id}\x1f{shares}\x1f{holder_type}\n".encode())
+    ended = pc.binary_join_element_wise(lines, "\n", "").cast(pa.large_string())
+    for chunk in ended.chunks:
+        if len(chunk):
+            # The chunk's text is one run of its data buffer (64-bit offsets): hash it in place.
+            _validity, offsets, text = chunk.buffers()
+            first = struct.unpack_from("=q", offsets, 8 * chunk.offset)[0]
+            last = struct.unpack_from("=q", offsets, 8 * (chunk.offset + len(chunk)))[0]
+            digest.update(memoryview(text)[first:last])
     return digest.hexdigest()
 
 
@@ -138,9 +151,20 @@ def _row(record: dict[str, str], source: str, line: int, problems: list[Problem]
 
 
 def load_register(path: str | Path) -> Register:
-    """Read the register CSV (holder_id,name,class,shares,type); report every bad row at once."""
+    """Read the register CSV (holder_id,name,class,shares,type); report every bad row at once.
+
+    A plain file with nothing wrong in it is read column by column (`_plain_register`); any
+    other file row by row, which names every problem with its line."""
     source = Path(path).name
-    header, records = read_rows(path)
+    data = universal_newlines(read_bytes(path))
+    plain = _plain_register(data, source)
+    if plain is not None:
+        return plain
+    return _register_by_row(data.decode("utf-8"), source)
+
+
+def _register_by_row(text: str, source: str) -> Register:
+    header, records = rows_of_text(text)
     missing = [c for c in REGISTER_COLUMNS if c not in header]
     if missing:
         raise InputError.single(
@@ -168,3 +192,47 @@ def load_register(path: str | Path) -> Register:
     if problems:
         raise InputError(problems)
     return Register.from_rows(rows, source)
+
+
+# Digits with at most six places: Arrow's cast to `SHARES_TYPE` reads them as `parse_shares`.
+_PLAIN_SHARES = r"^\d{1,32}(\.\d{1,6})?$"
+
+
+def _plain_register(data: bytes, source: str) -> Register | None:
+    """The register, when the file is plain (`plain_csv`) and every row is valid; else None.
+
+    The row reader's rules (`_row`) per distinct text: `strip`, `parse_shares`, the holder
+    types; positions repeated, empty ids or bad shares leave the file to the row reader."""
+    plain = read_plain_csv(data)
+    if plain is None or any(name not in plain.header for name in REGISTER_COLUMNS):
+        return None
+    columns = plain.columns
+    holder, class_id = columns.stripped("holder_id"), columns.stripped("class")
+    holder_type = columns.stripped("type")
+    shares = columns.converted(
+        "shares", _PLAIN_SHARES, lambda texts: pc.cast(texts, SHARES_TYPE), parse_shares,
+        SHARES_TYPE,
+    )  # fmt: skip
+    invalid = (
+        pc.any(pc.equal(holder, "")).as_py()
+        or pc.any(pc.equal(class_id, "")).as_py()
+        or not pc.all(pc.is_in(holder_type, pa.array(HOLDER_TYPES))).as_py()
+        or shares.null_count > 0
+        or pc.any(pc.less(shares, pa.scalar(Decimal(0), SHARES_TYPE))).as_py()
+    )
+    if invalid:
+        return None
+    table = pa.table(
+        {
+            "holder_id": holder,
+            "name": columns.stripped("name"),
+            "class_id": class_id,
+            "shares": shares,
+            "holder_type": holder_type,
+        },
+        schema=REGISTER_SCHEMA,
+    )
+    positions = table.group_by(["holder_id", "class_id"]).aggregate([])
+    if positions.num_rows != table.num_rows:
+        return None  # the row reader names each repeat with its line
+    return Register(table, source, _content_hash(table))

@@ -341,7 +341,8 @@ def load_votes(path: str | Path, time_zone: str = "UTC") -> VoteBook:
     the same table.
     """
     # The column reader builds on this module's rules.
-    from corpact.meeting.votes_columnar import read_votes_columnar, universal_newlines
+    from corpact.meeting.plain_csv import universal_newlines
+    from corpact.meeting.votes_columnar import read_votes_columnar
 
     source = Path(path).name
     tz = zone(time_zone, field="time_zone")
