@@ -13,13 +13,23 @@ is not counted as tabulation time. The vote book numbers its text columns when i
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from bench.harness import BenchResult, best_of, once, scaled
-from corpact.meeting import Register, VoteBook, meeting_from_dict, tabulate
+from corpact.meeting import (
+    Register,
+    VoteBook,
+    load_register,
+    load_votes,
+    meeting_from_dict,
+    tabulate,
+)
 from corpact.meeting.register import REGISTER_SCHEMA
 from corpact.meeting.votes import VOTES_SCHEMA, to_epoch_us
 
@@ -138,6 +148,7 @@ def run() -> list[BenchResult]:
         )
 
     return [
+        *_csv_results(holders, lines),
         measured(
             f"meeting tabulate ({holders:,} holders, {PROPOSALS} proposals)",
             subject_seconds,
@@ -154,3 +165,70 @@ def run() -> list[BenchResult]:
             "reported, not counted in the tabulation",
         ),
     ]
+
+
+def _write_csv(folder: Path, holders: int, lines: int) -> tuple[Path, Path]:
+    """The benchmark's register and votes as the CSV files an inspector receives."""
+    register, votes = folder / "register.csv", folder / "votes.csv"
+    instructions = max(1, lines // PROPOSALS)
+    distinct_voters = max(1, min(holders, instructions - instructions // 10))
+    con = duckdb.connect()
+    con.sql(
+        f"""
+        COPY (
+            SELECT 'H' || i AS holder_id, 'Holder ' || i AS name, 'common' AS class,
+                   ((i % 997) + 1) * (CASE WHEN i % 100 = 0 THEN 1000 ELSE 1 END) AS shares,
+                   CASE WHEN i % 100 = 0 THEN 'nominee' ELSE 'registered' END AS type
+            FROM range({holders}) t(i)
+        ) TO '{register}' (HEADER, QUOTE '')
+        """
+    )
+    con.sql(
+        f"""
+        COPY (
+            WITH ins AS (
+                SELECT k, (k * 7919) % {distinct_voters} AS v FROM range({instructions}) t(k)
+            )
+            SELECT 'I' || k AS instruction_id,
+                   strftime(TIMESTAMP '2024-04-01' + to_microseconds(k * 1000),
+                            '%Y-%m-%dT%H:%M:%S.%f') || 'Z' AS executed_at,
+                   'H' || v AS voter, '' AS class,
+                   CASE WHEN v % 100 = 0 THEN 'nominee' ELSE 'internet' END AS channel,
+                   'p' || p AS proposal, '' AS nominee,
+                   CASE WHEN (k + p) % 1000 = 0 THEN 'maybe'
+                        ELSE ['for', 'against', 'abstain'][1 + (hash(k, p) % 3)::INT] END
+                       AS choice,
+                   CASE WHEN v % 100 = 0 THEN ((v % 997) + 1) * 600 END::VARCHAR AS shares,
+                   CASE WHEN v % 100 = 0 AND p < {PROPOSALS // 2} THEN 'yes' ELSE '' END
+                       AS discretionary
+            FROM ins, range({PROPOSALS}) q(p)
+        ) TO '{votes}' (HEADER, QUOTE '', ESCAPE '')
+        """
+    )
+    return register, votes
+
+
+def _arrow_read(path: Path) -> None:
+    names = path.open().readline().strip().split(",")
+    pa_csv.read_csv(
+        path, convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()))
+    )
+
+
+def _csv_results(holders: int, lines: int) -> list[BenchResult]:
+    """Reading the files, every rule applied, against Arrow reading them as plain text."""
+    with tempfile.TemporaryDirectory() as folder:
+        register, votes = _write_csv(Path(folder), holders, lines)
+        results = []
+        for name, path, rows, unit, load in [
+            ("register CSV load (rules, snapshot hash)", register, holders, "positions",
+             lambda: load_register(register)),
+            ("votes CSV load (rules, numbering)", votes, lines, "lines",
+             lambda: load_votes(votes, "UTC")),
+        ]:  # fmt: skip
+            subject = once(load)
+            base = best_of(lambda p=path: _arrow_read(p))  # type: ignore[misc]
+            results.append(
+                BenchResult(name, rows, unit, subject, "Arrow CSV read, all text", base, "reported")
+            )
+        return results
