@@ -215,6 +215,21 @@ def test_chunked_recording_gives_the_same_journal(desk: MeetingDesk) -> None:
     assert kinds == [Kind.OPENED] + [Kind.VOTE] * 13 + [Kind.VOTES_FILE]
 
 
+def test_an_id_too_long_for_a_journal_key_refuses_the_file_before_any_chunk(
+    desk: MeetingDesk, tmp_path: Path
+) -> None:
+    desk.open(MEETING_FILE, REGISTER_FILE)
+    size = desk.store.tree_size()
+    lines = VOTES_FILE.read_text(encoding="utf-8").splitlines()
+    number = next(n for n, line in enumerate(lines) if line.startswith("C-1001,")) + 1
+    votes = tmp_path / "votes.csv"
+    votes.write_text("\n".join(lines).replace("C-1001,", "C" * 600 + ",") + "\n")
+    with pytest.raises(InputError) as caught:
+        desk.record_file(MEETING_ID, votes, chunk=3)
+    assert [(p.rule, p.line) for p in caught.value.problems] == [("instruction-id-length", number)]
+    assert desk.store.tree_size() == size
+
+
 def test_same_key_with_another_payload_is_a_conflict(desk: MeetingDesk, tmp_path: Path) -> None:
     desk.open(MEETING_FILE, REGISTER_FILE)
     desk.record_file(MEETING_ID, VOTES_FILE)

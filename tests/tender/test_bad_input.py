@@ -54,6 +54,11 @@ def problems_for(csv_body: str) -> list[tuple[int | None, str | None, str]]:
         ("t1,2004-10-01T10:00,tender,l3-11-2008,1000,,", "received_at", "tender-after-launch"),
         ("t1,2004-11-01T10:00,buy,l3-11-2008,1000,,", "action", "action-known"),
         ("w1,2004-11-01T10:00,withdraw,,,,nobody", "withdraws", "withdraw-known-tender"),
+        (
+            "t" * 257 + ",2004-11-01T10:00,tender,l3-11-2008,1000,,",
+            "instruction_id",
+            "instruction-id-length",
+        ),
     ],
 )
 def test_each_bad_row_names_its_line_field_and_rule(row: str, field: str, rule: str) -> None:

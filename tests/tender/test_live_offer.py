@@ -150,6 +150,21 @@ def test_a_bad_line_in_a_bulk_import_writes_nothing(desk: OfferDesk, tmp_path: P
     assert [(p.line, p.rule) for p in error.problems] == [(151, "series-known")]
 
 
+def test_an_id_too_long_for_a_journal_key_is_refused_before_any_chunk(
+    desk: OfferDesk, tmp_path: Path
+) -> None:
+    # Found by encoding: once the key is built, chunks before it were already written.
+    desk.launch(OFFER)
+    lines = (FOLDER / "instructions-early.csv").read_text().splitlines()
+    first_id = lines[150].split(",", 1)[0]
+    lines[150] = lines[150].replace(first_id, "x" * 300, 1)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    error = refused(desk, InputError, lambda: desk.import_csv("level3-2004", bad, chunk=20))
+    assert isinstance(error, InputError)
+    assert [(p.line, p.rule) for p in error.problems] == [(151, "instruction-id-length")]
+
+
 def test_state_after_an_import_decodes_no_stored_event_again(
     desk: OfferDesk, monkeypatch: pytest.MonkeyPatch
 ) -> None:

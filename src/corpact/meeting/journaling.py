@@ -34,10 +34,17 @@ from pathlib import Path
 from typing import Any, cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from corpact.errors import InputError, LifecycleError, Problem
-from corpact.journal.events import JsonValue, NewEvent, Receipt, StoredEvent
+from corpact.journal.events import (
+    MAX_TEXT_FIELD_CHARS,
+    JsonValue,
+    NewEvent,
+    Receipt,
+    StoredEvent,
+)
 from corpact.meeting import (
     Meeting,
     MeetingResult,
@@ -365,6 +372,29 @@ def received_instructions(
     return found
 
 
+def _refuse_unkeyable(events: Sequence[NewEvent], book: VoteBook) -> None:
+    """An instruction id too long for a journal key would be refused by the journal only when
+    its chunk is written, after the chunks before it: refuse the file before the first one."""
+    long_keys = [e for e in events if len(e.idempotency_key) > MAX_TEXT_FIELD_CHARS]
+    if not long_keys:
+        return
+    ids = pa.array([str(e.payload["instruction_id"]) for e in long_keys], pa.string())
+    table = book.table
+    lines = table.filter(pc.is_in(table.column("instruction_id"), ids))
+    first = lines.group_by("instruction_id").aggregate([("line_no", "min")])
+    raise InputError(
+        Problem(
+            "instruction-id-length",
+            f"instruction id of {len(row['instruction_id'])} characters: its journal key would "
+            f"exceed {MAX_TEXT_FIELD_CHARS} characters",
+            source=book.source,
+            line=row["line_no_min"],
+            field="instruction_id",
+        )
+        for row in first.sort_by("line_no_min").to_pylist()
+    )
+
+
 def unreadable_line_numbers(book: VoteBook) -> set[int]:
     """Physical lines of every instruction that will be journaled row by row."""
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -633,6 +663,7 @@ class MeetingDesk:
             )
             for r in received
         ]
+        _refuse_unkeyable(events, book)
         file_sha = sha256_bytes(votes_path.read_bytes())
         file_payload: dict[str, JsonValue] = {
             "source": votes_path.name,

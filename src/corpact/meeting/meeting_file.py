@@ -194,7 +194,8 @@ class RecordDateOverride(_Strict):
 class MeetingFile(_Strict):
     """A stockholder meeting: when, who votes with how many votes, on what, under which rule."""
 
-    id: str = Field(min_length=1)
+    # Part of every journal key of the meeting, which the journal caps at 512 characters.
+    id: str = Field(min_length=1, max_length=64)
     issuer: str = Field(min_length=1)
     kind: Literal["annual", "special"]
     date: dt.date

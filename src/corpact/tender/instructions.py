@@ -36,6 +36,9 @@ CSV_COLUMNS = (
     "withdraws",
 )
 REQUIRED_COLUMNS = ("instruction_id", "received_at", "action")
+# An instruction's id becomes part of its journal idempotency key ("<offer>:instruction:<id>"),
+# which the journal caps at 512 characters; with offer ids of at most 64 this always fits.
+MAX_INSTRUCTION_ID_CHARS = 256
 TRUE_WORDS = {"true", "yes", "y", "1"}
 FALSE_WORDS = {"false", "no", "n", "0", ""}
 _FLAG_WORDS = frozenset(TRUE_WORDS | FALSE_WORDS)
@@ -507,6 +510,8 @@ class _PlainTenders:
         participant, account, reference, flag, _withdraws = rest
         if not instruction_id or not series_id or action.lower() != "tender":
             return None
+        if len(instruction_id) > MAX_INSTRUCTION_ID_CHARS:
+            return None
         series = self._series.get(series_id)
         flag = flag.lower()
         if series is None or flag not in _FLAG_WORDS:
@@ -550,6 +555,15 @@ def parse_row(
     if not instruction_id:
         problems.append(
             problem("instruction-id-present", "instruction_id is empty", "instruction_id")
+        )
+    elif len(instruction_id) > MAX_INSTRUCTION_ID_CHARS:
+        problems.append(
+            problem(
+                "instruction-id-length",
+                f"instruction_id has {len(instruction_id)} characters; at most "
+                f"{MAX_INSTRUCTION_ID_CHARS} are allowed",
+                "instruction_id",
+            )
         )
     try:
         # Held in UTC: every comparison with a deadline is then a plain field comparison,

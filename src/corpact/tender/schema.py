@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from corpact.tender.instructions import MAX_INSTRUCTION_ID_CHARS
 from corpact.tender.terms_file import DECIMAL_PATTERN, AmendmentModel, OfferTermsModel
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -22,7 +23,11 @@ class InstructionRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    instruction_id: str = Field(min_length=1, description="unique per offer; the retry key")
+    instruction_id: str = Field(
+        min_length=1,
+        max_length=MAX_INSTRUCTION_ID_CHARS,
+        description="unique per offer; the retry key",
+    )
     received_at: str = Field(
         description="ISO 8601; without an offset it is read in the offer's time zone"
     )

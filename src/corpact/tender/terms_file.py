@@ -253,7 +253,8 @@ class AmendmentModel(Model):
 class OfferTermsModel(Model):
     """A debt tender offer: series, caps, priority levels, deadlines, proration policy."""
 
-    offer_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    # Part of every journal key of the offer, which the journal caps at 512 characters.
+    offer_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
     issuer: str
     title: str = ""
     time_zone: str = "America/New_York"
