@@ -12,6 +12,7 @@ a retry is the same instruction even when it arrives later.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Literal, cast
 
 from corpact.errors import CorpactError, InputError, Problem
-from corpact.journal.hashing import LEAF_PREFIX, leaf_hash
+from corpact.journal.hashing import LEAF_PREFIX
 
 JsonValue = str | int | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
 LEAF_FORMAT = "corpact-leaf/1"
@@ -279,6 +280,12 @@ def encode_events(events: Sequence[NewEvent]) -> list[EncodedEvent]:
 
 def decode_leaf(index: int, leaf_data: bytes) -> StoredEvent:
     """Read a stored leaf back; refuse bytes that are not exactly the canonical encoding."""
+    return decode_leaf_encoded(index, leaf_data)[0]
+
+
+def decode_leaf_encoded(index: int, leaf_data: bytes) -> tuple[StoredEvent, EncodedEvent]:
+    """`decode_leaf`, with the encoding that proved the bytes canonical (its fingerprint and
+    time text are what an audit compares with the stored columns)."""
     try:
         record = json.loads(leaf_data.decode("utf-8"))
         event = NewEvent(
@@ -291,21 +298,21 @@ def decode_leaf(index: int, leaf_data: bytes) -> StoredEvent:
         ok = record["format"] == LEAF_FORMAT and len(record) == 6
     except (UnicodeDecodeError, ValueError, KeyError, TypeError):
         raise LeafFormatError(f"leaf {index} is not a corpact leaf record") from None
-    try:
-        canonical = ok and encode_event(event).leaf_data == leaf_data
-    except InputError:
-        canonical = False
-    if not canonical:
+    encoded = None
+    with contextlib.suppress(InputError):  # a payload the encoder refuses is not canonical
+        encoded = encode_event(event) if ok else None
+    if encoded is None or encoded.leaf_data != leaf_data:
         raise LeafFormatError(f"leaf {index} is not in canonical form")
-    return StoredEvent(
+    stored = StoredEvent(
         index=index,
         stream=event.stream,
         kind=event.kind,
         payload=event.payload,
         idempotency_key=event.idempotency_key,
         recorded_at=event.recorded_at,
-        leaf_hash=leaf_hash(leaf_data),
+        leaf_hash=encoded.leaf_hash,  # the hash of these very bytes
     )
+    return stored, encoded
 
 
 def decode_leaf_trusted(index: int, leaf_data: bytes, stored_leaf_hash: bytes) -> StoredEvent:

@@ -214,9 +214,14 @@ class JournalStore:
     # -- transactions ------------------------------------------------------------------------
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as connection, connection.begin():
-            yield connection
+    def _read(self, snapshot: bool = False) -> Iterator[Connection]:
+        """A read transaction; with `snapshot`, every statement in it sees the same journal
+        (SQLite's read transactions always do; PostgreSQL needs REPEATABLE READ for it)."""
+        with self._engine.connect() as connection:
+            if snapshot and self.dialect == "postgresql":
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                yield connection
 
     @contextmanager
     def _unit_of_work(self) -> Iterator[tuple[Connection, int]]:
@@ -641,7 +646,9 @@ class JournalStore:
 
     def audit(self, verifiers: Sequence[Verifier] = ()) -> AuditReport:
         """Recompute the whole journal from the stored leaf bytes; see `corpact.store.audit`."""
-        with self._read() as connection:
+        # Appends during a long audit must not show up half-way (as nodes or checkpoints the
+        # leaves read earlier do not imply).
+        with self._read(snapshot=True) as connection:
             return audit_journal(connection, self.origin, verifiers)
 
 
