@@ -19,6 +19,7 @@ from corpact.journal.events import (
     decode_leaf,
     encode_event,
     encode_events,
+    json_string,
 )
 
 AT = datetime(2004, 11, 12, 16, 59, tzinfo=timezone(timedelta(hours=-5)))
@@ -105,3 +106,8 @@ def test_round_trip_is_byte_exact(payload: dict[str, JsonValue], moment: datetim
         decoded.stream, decoded.kind, decoded.payload, decoded.idempotency_key, decoded.recorded_at
     )
     assert encode_event(again).leaf_data == encoded.leaf_data
+
+
+@given(st.text())
+def test_json_string_is_the_encoders_string_literal(text: str) -> None:
+    assert json_string(text) == json.dumps(text, ensure_ascii=False)
