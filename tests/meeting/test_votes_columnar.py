@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpact.meeting.csvfile import cells_of_text
-from corpact.meeting.plain_csv import PYTHON_WHITESPACE, universal_newlines
+from corpact.meeting.plain_csv import PYTHON_WHITESPACE, Column, universal_newlines
 from corpact.meeting.votes import VOTE_CSV_COLUMNS, VoteBook, _parse_rows, load_votes
 from corpact.meeting.votes_columnar import read_votes_columnar
 
@@ -147,3 +147,11 @@ def test_line_ends_are_read_as_text_mode_reads_them(tmp_path: Path) -> None:
     expected = row_reader(path.read_text(encoding="utf-8"))
     assert load_votes(path, "America/New_York").table.equals(expected)
     assert expected.column("line_no").to_pylist() == [2, 3]
+
+
+@pytest.mark.parametrize("space", list(PYTHON_WHITESPACE))
+def test_every_python_blank_is_stripped_at_either_end(space: str) -> None:
+    for cell in (f"{space}H1", f"H1{space}"):
+        column = Column(pa.chunked_array([[cell, "H2"]]))
+        assert column.stripped().to_pylist() == ["H1", "H2"]
+    assert Column(pa.chunked_array([["H1", "H2"]])).stripped().to_pylist() == ["H1", "H2"]

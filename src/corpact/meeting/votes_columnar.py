@@ -64,7 +64,6 @@ def read_votes_columnar(
 def _votes_table(
     columns: Columns, header_line: int, tz: ZoneInfo
 ) -> tuple[pa.Table, dict[str, pa.DictionaryArray]]:
-
     def shares(cell: str) -> Decimal | None:
         stripped = cell.strip()
         return parse_shares(stripped) if stripped else None
