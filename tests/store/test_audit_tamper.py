@@ -57,6 +57,10 @@ def _rewrite_checkpoint(connection: Connection) -> None:
     )
 
 
+def _negative_checkpoint(connection: Connection) -> None:
+    connection.execute(text("UPDATE checkpoint SET tree_size = -8 WHERE tree_size = 8"))
+
+
 TAMPERS = {
     "flip a leaf byte": (_flip_leaf, "leaf 4"),
     "flip a node byte": (_flip_node, "node (2, 1)"),
@@ -64,6 +68,10 @@ TAMPERS = {
     "swap two leaves": (_swap_leaves, "checkpoint 8: root does not match"),
     "truncate the journal": (_truncate, "checkpoint 8 lies beyond"),
     "rewrite a checkpoint root": (_rewrite_checkpoint, "row disagrees with its signed note"),
+    "make a checkpoint size negative": (
+        _negative_checkpoint,
+        "checkpoint -8: a tree size cannot be negative",
+    ),
 }
 
 
