@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from corpact.meeting import votes
 from corpact.meeting.csvfile import cells_of_text
 from corpact.meeting.plain_csv import PYTHON_WHITESPACE, Column, universal_newlines
 from corpact.meeting.votes import VOTE_CSV_COLUMNS, VoteBook, _parse_rows, load_votes
@@ -155,3 +156,14 @@ def test_every_python_blank_is_stripped_at_either_end(space: str) -> None:
         column = Column(pa.chunked_array([[cell, "H2"]]))
         assert column.stripped().to_pylist() == ["H1", "H2"]
     assert Column(pa.chunked_array([["H1", "H2"]])).stripped().to_pylist() == ["H1", "H2"]
+
+
+def test_numbering_side_by_side_gives_the_same_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [f"A{n % 37},2024-05-01T12:{n % 60:02d}Z,H{n % 11},,internet,p{n % 3},,for,,"
+             for n in range(500)]  # fmt: skip
+    table = row_reader(HEADER + "\n" + "\n".join(lines) + "\n")
+    serial = VoteBook(table, "serial").codes
+    monkeypatch.setattr(votes, "PARALLEL_NUMBERING_ROWS", 0)
+    parallel = VoteBook(table, "parallel").codes
+    assert parallel.lines.equals(serial.lines) and parallel.header_sizes == serial.header_sizes
+    assert all(parallel.names[c].equals(serial.names[c]) for c in serial.names)
