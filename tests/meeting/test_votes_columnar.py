@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corpact.meeting import votes
+from corpact.meeting import plain_csv, votes
 from corpact.meeting.csvfile import cells_of_text
 from corpact.meeting.plain_csv import PYTHON_WHITESPACE, Column, universal_newlines
 from corpact.meeting.votes import VOTE_CSV_COLUMNS, VoteBook, _parse_rows, load_votes
@@ -167,3 +167,14 @@ def test_numbering_side_by_side_gives_the_same_numbers(monkeypatch: pytest.Monke
     parallel = VoteBook(table, "parallel").codes
     assert parallel.lines.equals(serial.lines) and parallel.header_sizes == serial.header_sizes
     assert all(parallel.names[c].equals(serial.names[c]) for c in serial.names)
+
+
+def test_encoding_columns_side_by_side_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [f"A{n % 37},2024-05-01T12:{n % 60:02d}Z,H{n % 11},,internet,p{n % 3},,For,{n},yes"
+             for n in range(300)]  # fmt: skip
+    text = HEADER + "\n" + "\n".join(lines) + "\n"
+    serial = columnar(text)
+    monkeypatch.setattr(plain_csv, "PARALLEL_ROWS", 0)
+    parallel = columnar(text)
+    assert serial is not None and parallel is not None
+    assert parallel[1].equals(serial[1]) and parallel[0] == serial[0]

@@ -14,7 +14,9 @@ reader, which alone decides what an unusual file means.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 BOOL = pa.bool_()
+# Below this many rows a thread pool costs more than it saves.
+PARALLEL_ROWS = 100_000
 # Every character `str.isspace` accepts (a test holds this to Python's own set): a text with
 # none of them at either end is its own `strip()`.
 PYTHON_WHITESPACE = (
@@ -176,7 +180,14 @@ class Columns:
 
     def __init__(self, table: pa.Table) -> None:
         self.rows: int = table.num_rows
-        self._columns = {name: Column(table.column(name)) for name in table.column_names}
+        names = table.column_names
+        if self.rows >= PARALLEL_ROWS:
+            # Arrow's kernels run without the GIL: the columns are encoded side by side.
+            with ThreadPoolExecutor(min(len(names), os.cpu_count() or 1)) as pool:
+                built = list(pool.map(lambda name: Column(table.column(name)), names))
+        else:
+            built = [Column(table.column(name)) for name in names]
+        self._columns = dict(zip(names, built, strict=True))
 
     def mapped(self, column: str, rule: Callable[[str], Any], kind: pa.DataType) -> pa.Array:
         """`rule(cell)` for every row, computed once per distinct cell text."""
