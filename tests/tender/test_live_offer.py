@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -139,30 +139,35 @@ def test_retries_are_harmless_and_conflicts_are_clear(desk: OfferDesk) -> None:
     assert desk.launch(OFFER)[0].status == "exists"
 
 
-def test_a_bad_line_in_a_bulk_import_writes_nothing(desk: OfferDesk, tmp_path: Path) -> None:
+def problems_of_an_import_with_line_151(
+    desk: OfferDesk, tmp_path: Path, edit: Callable[[str], str]
+) -> list[tuple[int | None, str]]:
+    """Import the early file in chunks of 20 with its line 151 edited: refused, nothing written."""
     desk.launch(OFFER)
     lines = (FOLDER / "instructions-early.csv").read_text().splitlines()
-    lines[150] = lines[150].replace(",tender,l3-", ",tender,no-such-")
+    lines[150] = edit(lines[150])
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(lines) + "\n")
     error = refused(desk, InputError, lambda: desk.import_csv("level3-2004", bad, chunk=20))
     assert isinstance(error, InputError)
-    assert [(p.line, p.rule) for p in error.problems] == [(151, "series-known")]
+    return [(p.line, p.rule) for p in error.problems]
+
+
+def test_a_bad_line_in_a_bulk_import_writes_nothing(desk: OfferDesk, tmp_path: Path) -> None:
+    problems = problems_of_an_import_with_line_151(
+        desk, tmp_path, lambda line: line.replace(",tender,l3-", ",tender,no-such-")
+    )
+    assert problems == [(151, "series-known")]
 
 
 def test_an_id_too_long_for_a_journal_key_is_refused_before_any_chunk(
     desk: OfferDesk, tmp_path: Path
 ) -> None:
     # Found by encoding: once the key is built, chunks before it were already written.
-    desk.launch(OFFER)
-    lines = (FOLDER / "instructions-early.csv").read_text().splitlines()
-    first_id = lines[150].split(",", 1)[0]
-    lines[150] = lines[150].replace(first_id, "x" * 300, 1)
-    bad = tmp_path / "bad.csv"
-    bad.write_text("\n".join(lines) + "\n")
-    error = refused(desk, InputError, lambda: desk.import_csv("level3-2004", bad, chunk=20))
-    assert isinstance(error, InputError)
-    assert [(p.line, p.rule) for p in error.problems] == [(151, "instruction-id-length")]
+    problems = problems_of_an_import_with_line_151(
+        desk, tmp_path, lambda line: "x" * 300 + line[line.index(",") :]
+    )
+    assert problems == [(151, "instruction-id-length")]
 
 
 def test_state_after_an_import_decodes_no_stored_event_again(
