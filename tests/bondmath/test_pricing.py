@@ -180,6 +180,19 @@ def test_a_yield_the_solver_cannot_reach_is_rejected(price: Decimal) -> None:
     )
 
 
+def test_a_price_that_no_yield_moves_implies_no_yield() -> None:
+    # 30/360 US from the 23rd: January 31 and February 1 are the same day, so on January 31
+    # nothing is left to discount before the last payment.
+    terms = NoteTerms(
+        Decimal(0), date(2000, 2, 1), frequency=1, day_count=DayCount.THIRTY_360_US,
+        issue_date=date(1999, 12, 23),
+    )  # fmt: skip
+    assert price_from_yield(terms, date(2000, 1, 31), Decimal(0)).clean_price_per_1000 == 1000
+    with pytest.raises(InputError) as raised:
+        yield_from_price(terms, date(2000, 1, 31), Decimal(1000))
+    assert raised.value.problems[0].rule == "yield-implied"
+
+
 def test_bad_terms_report_every_problem_at_once() -> None:
     with pytest.raises(InputError) as raised:
         NoteTerms(Decimal("1.5"), date(2030, 1, 1), frequency=3, issue_date=date(2031, 1, 1))

@@ -180,6 +180,9 @@ def test_yield_from_price_inverts_price(
     assert issue is not None
     settlement = issue + timedelta(days=int(where * ((terms.maturity - issue).days - 1)))
     price = price_from_yield(terms, settlement, yield_rate).clean_price_per_1000
+    # 30/360 US can leave no time at all before the last flow (from the 23rd, January 31 and
+    # February 1 are the same day): then every yield gives the same price and none is implied.
+    assume(price_from_yield(terms, settlement, yield_rate + 1).clean_price_per_1000 != price)
     assert abs(yield_from_price(terms, settlement, price) - yield_rate) < Decimal("1e-14")
 
 

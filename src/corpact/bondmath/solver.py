@@ -28,7 +28,15 @@ def solve_yield(
 ) -> Decimal:
     """The yield in (low, high) at which the decreasing `price_at` equals `target`."""
     ctx = DECIMAL_CONTEXT
-    if not price_at(high) < target < price_at(low):
+    lowest_price, highest_price = price_at(high), price_at(low)
+    if lowest_price == highest_price:
+        raise InputError.single(
+            "yield-implied",
+            f"the price is {lowest_price} at every yield (no time is left to discount before "
+            "the last payment), so it implies no yield",
+            field="price",
+        )
+    if not lowest_price < target < highest_price:
         raise InputError.single(
             "yield-reachable",
             f"no yield between {low} and {high} gives the price {target}",
