@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpact.errors import InputError
-from corpact.meeting.plain_csv import universal_newlines
+from corpact.meeting.csvfile import universal_newlines
 from corpact.meeting.register import (
     REGISTER_SCHEMA,
     Register,

@@ -26,7 +26,20 @@ def read_cells(path: str | Path) -> tuple[list[str], Iterator[tuple[int, list[st
 
 
 def read_text(path: str | Path) -> str:
-    return read_bytes(path).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    return read_data(path).decode("utf-8")
+
+
+def read_data(path: str | Path) -> bytes:
+    """The file's bytes with its line ends as reading it as text gives them."""
+    return universal_newlines(read_bytes(path))
+
+
+def universal_newlines(data: bytes) -> bytes:
+    """What reading as text does to line ends (`open(..., newline=None)`): CR LF and CR become
+    LF. Neither byte occurs inside a multi-byte UTF-8 character, so bytes may be translated."""
+    if b"\r" not in data:
+        return data
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 def read_bytes(path: str | Path) -> bytes:

@@ -48,13 +48,6 @@ _BLANK = f"^{_SPACE_CLASS}*$"
 _NOT_PLAIN = _re2_class(_UNUSUAL)
 
 
-def universal_newlines(data: bytes) -> bytes:
-    """What reading the file as text does to its line ends (`open(..., newline=None)`)."""
-    if b"\r" not in data:
-        return data
-    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-
-
 @dataclass(frozen=True, slots=True)
 class PlainCsv:
     header: list[str]
@@ -65,7 +58,7 @@ class PlainCsv:
 def read_plain_csv(data: bytes) -> PlainCsv | None:
     """The file's columns when it is plain (see the module), else None.
 
-    `data` are the file's bytes with `universal_newlines` applied."""
+    `data` are the file's bytes as `csvfile.read_data` gives them."""
     found = _header(data)
     if found is None:
         return None

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpact.errors import InputError, Problem
-from corpact.meeting.csvfile import read_bytes, rows_of_text
-from corpact.meeting.plain_csv import read_plain_csv, universal_newlines
+from corpact.meeting.csvfile import read_data, rows_of_text
+from corpact.meeting.plain_csv import read_plain_csv
 
 SHARE_PLACES = 6
 SHARES_TYPE = pa.decimal128(38, SHARE_PLACES)
@@ -156,7 +156,7 @@ def load_register(path: str | Path) -> Register:
     A plain file with nothing wrong in it is read column by column (`_plain_register`); any
     other file row by row, which names every problem with its line."""
     source = Path(path).name
-    data = universal_newlines(read_bytes(path))
+    data = read_data(path)
     plain = _plain_register(data, source)
     if plain is not None:
         return plain

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpact.errors import InputError, Problem, check
-from corpact.meeting.csvfile import cells_of_text, read_bytes
+from corpact.meeting.csvfile import cells_of_text, read_data
 from corpact.meeting.register import SHARE_PLACES, SHARES_TYPE, parse_shares
 from corpact.timeutil import parse_instant, zone
 
@@ -358,13 +358,11 @@ def load_votes(path: str | Path, time_zone: str = "UTC") -> VoteBook:
     Plain files are read column by column (`votes_columnar`), others row by row; both give
     the same table.
     """
-    # The column reader builds on this module's rules.
-    from corpact.meeting.plain_csv import universal_newlines
-    from corpact.meeting.votes_columnar import read_votes_columnar
+    from corpact.meeting.votes_columnar import read_votes_columnar  # it builds on this module
 
     source = Path(path).name
     tz = zone(time_zone, field="time_zone")
-    data = universal_newlines(read_bytes(path))
+    data = read_data(path)
     columnar = read_votes_columnar(data, tz)
     if columnar is not None:
         header, table, encoded = columnar
