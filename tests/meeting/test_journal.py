@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpact.cli.common import examples_root
+from corpact.csvfiles.text import read_rows
 from corpact.errors import ConflictError, InputError, LifecycleError
 from corpact.journal.events import NewEvent, StoredEvent
 from corpact.meeting import (
@@ -31,7 +32,6 @@ from corpact.meeting import (
     load_votes,
     tabulate,
 )
-from corpact.meeting.csvfile import read_rows
 from corpact.meeting.journaling import (
     JournalState,
     Kind,

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corpact.meeting import plain_csv, votes
-from corpact.meeting.csvfile import cells_of_text, universal_newlines
-from corpact.meeting.plain_csv import PYTHON_WHITESPACE, Column
+from corpact.csvfiles import columns as plain_csv
+from corpact.csvfiles.columns import PYTHON_WHITESPACE, Column
+from corpact.csvfiles.text import cells_of_text, universal_newlines
+from corpact.meeting import votes
 from corpact.meeting.votes import VOTE_CSV_COLUMNS, VoteBook, _parse_rows, load_votes
 from corpact.meeting.votes_columnar import read_votes_columnar
 

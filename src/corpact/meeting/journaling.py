@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
+from corpact.csvfiles.text import read_rows
 from corpact.errors import InputError, LifecycleError, Problem
 from corpact.journal.events import (
     MAX_TEXT_FIELD_CHARS,
@@ -58,7 +59,6 @@ from corpact.meeting import (
     meeting_from_dict,
     tabulate,
 )
-from corpact.meeting.csvfile import read_rows
 from corpact.meeting.jsonout import dumps
 from corpact.meeting.register import parse_shares
 from corpact.meeting.votes import VOTES_SCHEMA, from_epoch_us, instruction_rows, to_epoch_us

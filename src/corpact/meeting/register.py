@@ -16,9 +16,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpact.csvfiles.columns import read_plain_csv
+from corpact.csvfiles.text import read_data, rows_of_text
 from corpact.errors import InputError, Problem
-from corpact.meeting.csvfile import read_data, rows_of_text
-from corpact.meeting.plain_csv import read_plain_csv
 
 SHARE_PLACES = 6
 SHARES_TYPE = pa.decimal128(38, SHARE_PLACES)
@@ -199,7 +199,8 @@ _PLAIN_SHARES = r"^\d{1,32}(\.\d{1,6})?$"
 
 
 def _plain_register(data: bytes, source: str) -> Register | None:
-    """The register, when the file is plain (`plain_csv`) and every row is valid; else None.
+    """The register, when the file is plain (`corpact.csvfiles.columns`) and every row is
+    valid; else None.
 
     The row reader's rules (`_row`) per distinct text: `strip`, `parse_shares`, the holder
     types; positions repeated, empty ids or bad shares leave the file to the row reader."""

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpact.csvfiles.text import cells_of_text, read_data
 from corpact.errors import InputError, Problem, check
-from corpact.meeting.csvfile import cells_of_text, read_data
 from corpact.meeting.register import SHARE_PLACES, SHARES_TYPE, parse_shares
 from corpact.timeutil import parse_instant, zone
 

@@ -1,5 +1,5 @@
-"""The votes CSV read column by column (`plain_csv`), for the plain files that bulk voting
-systems write.
+"""The votes CSV read column by column (`corpact.csvfiles.columns`), for the plain files that
+bulk voting systems write.
 
 The row reader (`votes._parse_rows`) spends about 5 µs of Python on every line, which is most
 of a minute for a 10,000,000-line file. Here Arrow splits the lines and the row reader's own
@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpact.csvfiles.columns import BOOL, Columns, read_plain_csv
 from corpact.errors import InputError
-from corpact.meeting.plain_csv import BOOL, Columns, read_plain_csv
 from corpact.meeting.register import SHARES_TYPE, parse_shares
 from corpact.meeting.votes import (
     CHANNELS,
@@ -54,7 +54,7 @@ def read_votes_columnar(
     """(header, the lines as `VOTES_SCHEMA` columns, the dictionary encoding of those text
     columns that are the file's cells unchanged) for a plain file, or None.
 
-    `data` are the file's bytes as `csvfile.read_data` gives them."""
+    `data` are the file's bytes as `text.read_data` gives them."""
     plain = read_plain_csv(data)
     if plain is None:
         return None

@@ -1,4 +1,4 @@
-"""CSV reading shared by the register and votes files: `#` comment lines, physical line numbers."""
+"""CSV files read as text: `#` comment lines, physical line numbers."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ per-cell rules can run once per *distinct* text of a column (`Column.mapped`), t
 spread over the rows by dictionary index.
 
 `read_plain_csv` takes only files whose lines it splits exactly as the csv module would (as
-`csvfile.read_cells` reads them): no quote characters, no comment or blank lines after the
+`text.read_cells` reads them): no quote characters, no comment or blank lines after the
 header, no NUL or other line breaks of `str.splitlines`, every line as wide as the header, no
 repeated column names, no line of blank cells. Anything else returns None and goes to the row
 reader, which alone decides what an unusual file means.
@@ -58,7 +58,7 @@ class PlainCsv:
 def read_plain_csv(data: bytes) -> PlainCsv | None:
     """The file's columns when it is plain (see the module), else None.
 
-    `data` are the file's bytes as `csvfile.read_data` gives them."""
+    `data` are the file's bytes as `text.read_data` gives them."""
     found = _header(data)
     if found is None:
         return None
