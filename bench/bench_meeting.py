@@ -31,7 +31,8 @@ from corpact.meeting import (
     tabulate,
 )
 from corpact.meeting.register import REGISTER_SCHEMA
-from corpact.meeting.votes import VOTES_SCHEMA, to_epoch_us
+from corpact.meeting.votes import VOTES_SCHEMA
+from corpact.timeutil import to_epoch_us
 
 PROPOSALS = 10
 HOLDERS = 1_000_000

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from corpact.errors import InputError
+from corpact.errors import InputError, check
 
 
 def zone(name: str, *, field: str | None = None, source: str | None = None) -> ZoneInfo:
@@ -75,3 +75,17 @@ def parse_date(
             source=source,
             line=line,
         ) from None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_epoch_us(instant: datetime) -> int:
+    """Microseconds since 1970-01-01T00:00Z: how columns (Arrow, DuckDB) hold instants."""
+    check(instant.tzinfo is not None, "instants must carry a zone")
+    delta = instant - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_epoch_us(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)

@@ -48,6 +48,14 @@ _BLANK = f"^{_SPACE_CLASS}*$"
 _NOT_PLAIN = _re2_class(_UNUSUAL)
 
 
+# ISO 8601 with an explicit offset, in the field ranges `datetime.fromisoformat` accepts.
+# (RE2, whose \d is ASCII only; no blanks around it, so `strip` has nothing to do.)
+STRICT_INSTANT = (
+    r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d"
+    r"(:[0-5]\d(\.\d{3}|\.\d{6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class PlainCsv:
     header: list[str]
@@ -226,3 +234,9 @@ class Columns:
             empty = column.mapped(lambda t: not t.strip(), BOOL)
             blank = empty if blank is None else pc.and_(blank, empty)
         return blank is not None and bool(pc.any(blank).as_py())
+
+
+def utc_epoch_us(texts: pa.Array) -> pa.Array:
+    """Microseconds since the epoch of texts in the `STRICT_INSTANT` layout."""
+    instants = pc.cast(pc.replace_substring(texts, "Z", "+00:00"), pa.timestamp("us", tz="UTC"))
+    return instants.cast(pa.int64())

@@ -61,9 +61,9 @@ from corpact.meeting import (
 )
 from corpact.meeting.jsonout import dumps
 from corpact.meeting.register import parse_shares
-from corpact.meeting.votes import VOTES_SCHEMA, from_epoch_us, instruction_rows, to_epoch_us
+from corpact.meeting.votes import VOTES_SCHEMA, instruction_rows
 from corpact.store import JournalStore
-from corpact.timeutil import end_of_day, fixed_offset, zone
+from corpact.timeutil import end_of_day, fixed_offset, from_epoch_us, to_epoch_us, zone
 
 VOTE_CHUNK = 10_000
 HEADER_FIELDS = ("executed_us", "voter", "channel", "class_id")

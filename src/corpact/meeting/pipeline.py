@@ -50,8 +50,8 @@ from corpact.meeting.votes import (
     CODED_COLUMNS,
     VoteBook,
     counting,
-    to_epoch_us,
 )
+from corpact.timeutil import to_epoch_us
 
 IN_PERSON_RANK = 10**17  # added to epoch microseconds: a ballot outranks any proxy time
 Q_BUCKETS = ("for", "against", "abstain", *FREQUENCY_CHOICES)

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import InitVar, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from corpact.csvfiles.text import cells_of_text, read_data
 from corpact.errors import InputError, Problem, check
 from corpact.meeting.register import SHARE_PLACES, SHARES_TYPE, parse_shares
-from corpact.timeutil import parse_instant, zone
+from corpact.timeutil import from_epoch_us, parse_instant, to_epoch_us, zone
 
 CHANNELS = ("proxy_card", "internet", "telephone", "in_person", "nominee")
 VOTE_COLUMNS_REQUIRED = ("instruction_id", "executed_at", "voter", "channel", "proposal", "choice")
@@ -61,19 +61,8 @@ CODED_COLUMNS = {
 PARALLEL_NUMBERING_ROWS = 100_000
 # Numbered in text order, so that the largest number is the largest text.
 ORDERED_CODES = frozenset({"header_error"})
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TRUE_WORDS = frozenset({"true", "yes", "1", "y"})
 FLAG_WORDS = TRUE_WORDS | {"false", "no", "0", "n", ""}
-
-
-def to_epoch_us(instant: datetime) -> int:
-    check(instant.tzinfo is not None, "instants must carry a zone")
-    delta = instant - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_epoch_us(micros: int) -> datetime:
-    return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,13 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpact.csvfiles.columns import BOOL, Columns, read_plain_csv
+from corpact.csvfiles.columns import (
+    BOOL,
+    STRICT_INSTANT,
+    Columns,
+    read_plain_csv,
+    utc_epoch_us,
+)
 from corpact.errors import InputError
 from corpact.meeting.register import SHARES_TYPE, parse_shares
 from corpact.meeting.votes import (
@@ -27,16 +33,9 @@ from corpact.meeting.votes import (
     TRUE_WORDS,
     VOTES_SCHEMA,
     counting,
-    to_epoch_us,
 )
-from corpact.timeutil import parse_instant
+from corpact.timeutil import parse_instant, to_epoch_us
 
-# ISO 8601 with an explicit offset, in the field ranges `datetime.fromisoformat` accepts.
-# (RE2, whose \d is ASCII only; no blanks around it, so `strip` has nothing to do.)
-_STRICT_INSTANT = (
-    r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d"
-    r"(:[0-5]\d(\.\d{3}|\.\d{6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$"
-)
 # The row reader's output columns, by the CSV column each comes from.
 _TEXT_COLUMNS = {
     "instruction_id": "instruction_id",
@@ -78,7 +77,7 @@ def _votes_table(
     # offset, so the meeting's zone and its daylight-saving gaps apply; or another layout) by
     # `parse_instant` itself.
     executed_us = columns.converted(
-        "executed_at", _STRICT_INSTANT, _utc_epoch_us, lambda t: _parsed_us(t, tz), pa.int64()
+        "executed_at", STRICT_INSTANT, utc_epoch_us, lambda t: _parsed_us(t, tz), pa.int64()
     )
     share_values = columns.mapped("shares", shares, SHARES_TYPE)
     bad_shares = columns.mapped("shares", lambda t: bool(t.strip()) and shares(t) is None, BOOL)
@@ -114,11 +113,6 @@ def _votes_table(
         schema=VOTES_SCHEMA,
     )
     return table, encoded
-
-
-def _utc_epoch_us(texts: pa.Array) -> pa.Array:
-    instants = pc.cast(pc.replace_substring(texts, "Z", "+00:00"), pa.timestamp("us", tz="UTC"))
-    return instants.cast(pa.int64())
 
 
 def _parsed_us(text: str, tz: ZoneInfo) -> int | None:

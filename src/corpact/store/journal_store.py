@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, overload
@@ -24,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from corpact.errors import ConflictError, CorpactError, InputError, InvariantViolation, check
+from corpact.journal.batch import EncodedBatch
 from corpact.journal.checkpoint import (
     Checkpoint,
     parse_checkpoint_text,
@@ -101,6 +103,12 @@ class _Stream(Sequence[StoredEvent]):
 
     def add(self, index: int, leaf_data: bytes, leaf_hash: bytes) -> None:
         self._items.append((index, leaf_data, leaf_hash))
+
+    def extend(self, first: int, leaf_data: Sequence[bytes], leaf_hashes: Sequence[bytes]) -> None:
+        """Leaves at consecutive indexes from `first`."""
+        self._items += zip(
+            range(first, first + len(leaf_data)), leaf_data, leaf_hashes, strict=True
+        )
 
     def __len__(self) -> int:
         return len(self._items)
@@ -259,6 +267,51 @@ class JournalStore:
         last = (size + len(fresh) - 1, fresh[-1].event.idempotency_key) if fresh else None
         return Appended(len(fresh), len(encoded) - len(fresh), last)
 
+    def append_batch(
+        self, batch: EncodedBatch, guard: Callable[[Sequence[StoredEvent]], None]
+    ) -> Appended:
+        """`append_counted` for events already encoded by column (`encode_batch`), all of one
+        stream and kind with distinct keys: a bulk import. `guard` sees the stream's stored
+        events under the appender lock and raises to refuse the whole batch."""
+        if not batch.keys:
+            return Appended(0, 0, None)
+        if len(set(batch.keys)) != len(batch.keys):
+            raise InputError.single(
+                "idempotency-key", "a batch may not repeat a key", field="idempotency_key"
+            )
+        self._faults.reach("received")
+        with self._mutex:
+            with self._unit_of_work() as (connection, size):
+                self._faults.reach("locked")
+                stored = self._stored_keys(connection, batch.keys)
+                if stored:
+                    clashing = {
+                        k: e
+                        for k, e in zip(batch.keys, batch.fingerprints, strict=True)
+                        if k in stored
+                    }
+                    _refuse_conflicts(clashing, stored)
+                    fresh = batch.select([i for i, k in enumerate(batch.keys) if k not in stored])
+                else:
+                    fresh = batch
+                if fresh.keys:
+                    guard(self._cached(connection, [batch.stream], size))
+                entries = zip(
+                    range(size, size + len(fresh)),
+                    repeat(fresh.stream),
+                    repeat(fresh.kind),
+                    fresh.keys,
+                    fresh.fingerprints,
+                    fresh.recorded_at_texts,
+                    fresh.leaf_data,
+                    fresh.leaf_hashes,
+                )
+                edge = self._write_rows(connection, list(entries), fresh.leaf_hashes, size)
+            self._faults.reach("after_commit_before_reply")
+            self._after_batch_commit(edge, fresh, size)
+        last = (size + len(fresh) - 1, fresh.keys[-1]) if fresh.keys else None
+        return Appended(len(fresh), len(batch) - len(fresh), last)
+
     def _append(
         self, events: Sequence[NewEvent], guard: Guard | None
     ) -> tuple[list[EncodedEvent], dict[str, tuple[bytes, int, bytes]], list[EncodedEvent], int]:
@@ -270,7 +323,7 @@ class JournalStore:
                 self._faults.reach("locked")
                 stored = self._stored_keys(connection, list(firsts))
                 fresh = [e for key, e in firsts.items() if key not in stored]
-                _refuse_conflicts(firsts, stored)
+                _refuse_conflicts({k: firsts[k].fingerprint for k in stored}, stored)
                 if guard is not None and fresh:
                     guard(self._prior(connection, fresh, size), [e.event for e in fresh])
                 edge = self._write(connection, fresh, size)
@@ -300,7 +353,6 @@ class JournalStore:
         return found
 
     def _write(self, connection: Connection, fresh: list[EncodedEvent], size: int) -> CompactRange:
-        edge = self._edge_at(connection, size)
         entries: list[tuple[object, ...]] = [
             (
                 index,
@@ -314,10 +366,18 @@ class JournalStore:
             )
             for index, item in enumerate(fresh, size)
         ]
-        nodes: list[tuple[int, int, bytes]] = []
-        grow = edge.append
-        for item in fresh:
-            nodes += grow(item.leaf_hash)
+        return self._write_rows(connection, entries, [item.leaf_hash for item in fresh], size)
+
+    def _write_rows(
+        self,
+        connection: Connection,
+        entries: Sequence[tuple[object, ...]],
+        leaf_hashes: Sequence[bytes],
+        size: int,
+    ) -> CompactRange:
+        """Entries (`ENTRY_COLUMNS`, indexed from `size`), the nodes they complete, the head."""
+        edge = self._edge_at(connection, size)
+        nodes = edge.extend(leaf_hashes)
         for start in range(0, len(entries), CHUNK_ROWS):
             part = entries[start : start + CHUNK_ROWS]
             self._bulk_insert(connection, "journal_entry", ENTRY_COLUMNS, ENTRY_PG_TYPES, part)
@@ -327,11 +387,11 @@ class JournalStore:
             rows = nodes[start : start + CHUNK_ROWS]
             self._bulk_insert(connection, "merkle_node", NODE_COLUMNS, NODE_PG_TYPES, rows)
         self._faults.reach("nodes_written")
-        if fresh:
+        if entries:
             moved = connection.execute(
                 update(head_table)
                 .where(head_table.c.id == 1, head_table.c.tree_size == size)
-                .values(tree_size=size + len(fresh))
+                .values(tree_size=size + len(entries))
             ).rowcount
             check(moved == 1, "journal head moved while the appender lock was held")
         self._faults.reach("head_written")
@@ -373,6 +433,15 @@ class JournalStore:
             if cached is not None:
                 cached.add(index, item.leaf_data, item.leaf_hash)
         self._streams_size = size + len(fresh)
+
+    def _after_batch_commit(self, edge: CompactRange, batch: EncodedBatch, size: int) -> None:
+        self._edge = edge
+        if self._streams_size != size:
+            return
+        cached = self._streams.get(batch.stream)
+        if cached is not None:
+            cached.extend(size, batch.leaf_data, batch.leaf_hashes)
+        self._streams_size = size + len(batch)
 
     def _prior(
         self, connection: Connection, fresh: list[EncodedEvent], size: int
@@ -670,9 +739,9 @@ def _first_of_each_key(encoded: list[EncodedEvent]) -> dict[str, EncodedEvent]:
 
 
 def _refuse_conflicts(
-    firsts: dict[str, EncodedEvent], stored: dict[str, tuple[bytes, int, bytes]]
+    fingerprints: dict[str, bytes], stored: dict[str, tuple[bytes, int, bytes]]
 ) -> None:
-    clashing = [k for k, (fp, _i, _h) in stored.items() if firsts[k].fingerprint != fp]
+    clashing = [k for k, (fp, _i, _h) in stored.items() if fingerprints[k] != fp]
     if clashing:
         shown = ", ".join(repr(k) for k in clashing[:10])
         raise ConflictError(

@@ -41,7 +41,7 @@ REQUIRED_COLUMNS = ("instruction_id", "received_at", "action")
 MAX_INSTRUCTION_ID_CHARS = 256
 TRUE_WORDS = {"true", "yes", "y", "1"}
 FALSE_WORDS = {"false", "no", "n", "0", ""}
-_FLAG_WORDS = frozenset(TRUE_WORDS | FALSE_WORDS)
+FLAG_WORDS = frozenset(TRUE_WORDS | FALSE_WORDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +167,14 @@ class InstructionLedger:
 
     def terms_at(self, moment: datetime) -> tuple[OfferTerms, dict[str, Series]]:
         """The terms in force at `moment` and their series by id."""
+        starts, table = self.terms_versions()
+        return table[bisect_right(starts, moment)]
+
+    def terms_versions(
+        self,
+    ) -> tuple[list[datetime], list[tuple[OfferTerms, dict[str, Series]]]]:
+        """Every version of the terms with its series by id, and when each version after the
+        first takes effect: version `i` is in force from `starts[i - 1]` until `starts[i]`."""
         versions = self._versions
         if versions is None or versions[0] is not self.amendments:
             ordered = sorted(self.amendments, key=lambda a: (a.effective_at, a.amendment_id))
@@ -177,7 +185,7 @@ class InstructionLedger:
                 table.append((terms, terms.series_by_id()))
             versions = (self.amendments, starts, table)
             self._versions = versions
-        return versions[2][bisect_right(versions[1], moment)]
+        return versions[1], versions[2]
 
     def copy(self) -> InstructionLedger:
         """An independent ledger with the same contents (records are immutable)."""
@@ -514,7 +522,7 @@ class _PlainTenders:
             return None
         series = self._series.get(series_id)
         flag = flag.lower()
-        if series is None or flag not in _FLAG_WORDS:
+        if series is None or flag not in FLAG_WORDS:
             return None
         if currency and currency.upper() != series.currency:
             return None

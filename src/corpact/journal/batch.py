@@ -1,0 +1,176 @@
+"""Events encoded by column: a bulk import's leaves without an object per event.
+
+`encode_events` builds each leaf with Python string formatting and hashes it with `hashlib`,
+a few microseconds per event. For a batch of events of one stream and kind (a file of
+instructions), DuckDB writes the same canonical leaf records and their SHA-256 hashes column by
+column, on every core. `encode_batch` must give the very bytes `encode_events` gives for the
+same events (tests/journal/test_batch.py holds them equal), so that a leaf never depends on the
+path that wrote it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpact.errors import InputError, Problem
+from corpact.journal.events import (
+    LEAF_FORMAT,
+    MAX_TEXT_FIELD_CHARS,
+    format_recorded_at,
+    json_string,
+)
+from corpact.journal.hashing import LEAF_PREFIX
+from corpact.timeutil import from_epoch_us
+
+# JSON string escaping (`json_string`) changes only these: quote, backslash, control characters.
+NEEDS_ESCAPE = r'["\\\x00-\x1f]'
+# DuckDB's %Y does not zero-pad years before 1000; such times are formatted by Python instead.
+_FIRST_PLAIN_US = -30610224000000000  # 1000-01-01T00:00:00Z
+_AFTER_PLAIN_US = 253402300800000000  # 10000-01-01T00:00:00Z
+_sha256 = hashlib.sha256
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedBatch:
+    """Events of one stream and kind, encoded: each list holds one entry per event."""
+
+    stream: str
+    kind: str
+    keys: list[str]
+    fingerprints: list[bytes]
+    recorded_at_texts: list[str]
+    leaf_data: list[bytes]
+    leaf_hashes: list[bytes]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def part(self, start: int, stop: int) -> EncodedBatch:
+        return EncodedBatch(
+            self.stream,
+            self.kind,
+            self.keys[start:stop],
+            self.fingerprints[start:stop],
+            self.recorded_at_texts[start:stop],
+            self.leaf_data[start:stop],
+            self.leaf_hashes[start:stop],
+        )
+
+    def select(self, positions: Sequence[int]) -> EncodedBatch:
+        return EncodedBatch(
+            self.stream,
+            self.kind,
+            [self.keys[i] for i in positions],
+            [self.fingerprints[i] for i in positions],
+            [self.recorded_at_texts[i] for i in positions],
+            [self.leaf_data[i] for i in positions],
+            [self.leaf_hashes[i] for i in positions],
+        )
+
+
+def encode_batch(
+    stream: str,
+    kind: str,
+    keys: pa.Array,
+    payloads: pa.Array,
+    recorded_at_us: pa.Array,
+) -> EncodedBatch:
+    """The events (`stream`, `kind`, `keys[i]`, `payloads[i]`, `recorded_at_us[i]`) encoded.
+
+    `payloads` are canonical JSON texts (`canonical_json`) of the payloads, which the caller
+    writes; `recorded_at_us` are UTC instants in microseconds since the epoch. Raises
+    `InputError` for a stream, kind or key that `encode_events` would refuse."""
+    count = len(keys)
+    if len(payloads) != count or len(recorded_at_us) != count:
+        raise ValueError("keys, payloads and times must be columns of the same length")
+    problems = [
+        Problem("event-field", f"must be a text of 1 to {MAX_TEXT_FIELD_CHARS} characters", field=f)
+        for f, text in (("stream", stream), ("kind", kind))
+        if not 0 < len(text) <= MAX_TEXT_FIELD_CHARS
+    ]
+    if count and keys.null_count:
+        problems.append(Problem("event-field", "a key is missing", field="idempotency_key"))
+    elif count:
+        lengths = pc.min_max(pc.utf8_length(keys)).as_py()
+        if lengths["min"] < 1 or lengths["max"] > MAX_TEXT_FIELD_CHARS:
+            problems.append(
+                Problem(
+                    "event-field",
+                    f"must be a text of 1 to {MAX_TEXT_FIELD_CHARS} characters",
+                    field="idempotency_key",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    if count == 0:
+        return EncodedBatch(stream, kind, [], [], [], [], [])
+    table = pa.table(
+        {
+            "key": escaped(keys),
+            "payload": payloads,
+            "recorded_at_us": recorded_at_us.cast(pa.int64()),
+        }
+    )
+    bounds = pc.min_max(table.column("recorded_at_us")).as_py()
+    plain_times = bounds["min"] >= _FIRST_PLAIN_US and bounds["max"] < _AFTER_PLAIN_US
+    if not plain_times:
+        texts = [format_recorded_at(from_epoch_us(us)) for us in recorded_at_us.to_pylist()]
+        table = table.append_column("given_text", pa.array(texts, pa.string()))
+    time_text = (
+        "strftime(make_timestamp(recorded_at_us), '%Y-%m-%dT%H:%M:%S.%fZ')"
+        if plain_times
+        else "given_text"
+    )
+    connection = duckdb.connect()
+    try:
+        connection.register("events", table)
+        connection.execute("SET VARIABLE corpact_stream = ?", [json_string(stream)])
+        connection.execute("SET VARIABLE corpact_kind = ?", [json_string(kind)])
+        connection.execute("SET VARIABLE corpact_format = ?", [json_string(LEAF_FORMAT)])
+        result = connection.sql(
+            f"""
+            WITH t AS (
+                SELECT key, {time_text} AS recorded_at_text,
+                       '"kind":' || getvariable('corpact_kind') || ',"payload":' || payload
+                           || ',' AS fingerprinted
+                FROM events
+            ), leaves AS (
+                SELECT recorded_at_text, fingerprinted,
+                       encode('{{"format":' || getvariable('corpact_format')
+                           || ',"idempotency_key":"' || key || '",' || fingerprinted
+                           || '"recorded_at":"' || recorded_at_text || '","stream":'
+                           || getvariable('corpact_stream') || '}}') AS leaf_data
+                FROM t
+            )
+            SELECT recorded_at_text, leaf_data,
+                   encode('{{' || fingerprinted || '"stream":' || getvariable('corpact_stream')
+                       || '}}') AS fingerprinted
+            FROM leaves
+            """
+        ).to_arrow_table()
+    finally:
+        connection.close()
+    leaf_data = result.column("leaf_data").to_pylist()
+    # hashlib (OpenSSL) hashes these short texts several times faster than DuckDB's sha256.
+    return EncodedBatch(
+        stream,
+        kind,
+        keys.to_pylist(),
+        [_sha256(text).digest() for text in result.column("fingerprinted").to_pylist()],
+        result.column("recorded_at_text").to_pylist(),
+        leaf_data,
+        [_sha256(LEAF_PREFIX + data).digest() for data in leaf_data],
+    )
+
+
+def escaped(texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Each text as it stands between the quotes of its JSON string (`json_string`)."""
+    if not pc.any(pc.match_substring_regex(texts, NEEDS_ESCAPE)).as_py():
+        return texts
+    return pa.array([json_string(t)[1:-1] for t in texts.to_pylist()], pa.string())

@@ -1,0 +1,268 @@
+"""A file of tenders read and checked column by column, for the bulk import.
+
+The row reader (`parse_instructions_csv_lenient`, then the ledger's rules line by line) spends
+tens of microseconds of Python per line, several times what writing the line to the journal
+costs. Most bulk files are plain (`corpact.csvfiles.columns`) and hold nothing but valid
+tenders. For those, `plain_tenders` applies the same rules to whole columns: each text rule
+once per distinct text of its column, each terms rule once per distinct (terms version,
+series, amount). It answers only "every line is a valid tender, and here they are in the order
+the journal takes them", or None; on None the row reader reads the file and alone decides
+what is wrong with it. The columns then become the journal's events without an object per
+line (`tender_events`), byte for byte the events the row path writes
+(tests/tender/test_bulk.py holds both paths to the same journal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpact.csvfiles.columns import (
+    BOOL,
+    STRICT_INSTANT,
+    Columns,
+    read_plain_csv,
+    utc_epoch_us,
+)
+from corpact.csvfiles.text import universal_newlines
+from corpact.journal.batch import escaped
+from corpact.tender.instructions import (
+    CSV_COLUMNS,
+    FLAG_WORDS,
+    MAX_INSTRUCTION_ID_CHARS,
+    REQUIRED_COLUMNS,
+    TRUE_WORDS,
+    InstructionLedger,
+)
+from corpact.tender.lifecycle import OfferState
+from corpact.tender.terms import OfferTerms
+from corpact.timeutil import to_epoch_us
+
+UTF8_BOM = b"\xef\xbb\xbf"
+# Times DuckDB's %Y writes as `datetime.isoformat` does (four digits): years 1000 to 9999.
+_FIRST_PLAIN_US = -30610224000000000
+_AFTER_PLAIN_US = 253402300800000000
+
+
+@dataclass(frozen=True, slots=True)
+class TenderColumns:
+    """Valid tenders by column, in the order the journal receives them (time, then line):
+    `instruction_id`, `received_us` (UTC), `series`, `principal` (the text `str(Decimal)`
+    gives), `participant`, `account`, `reference`, `guaranteed_delivery`."""
+
+    table: pa.Table
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+
+def plain_tenders(
+    data: bytes, state: OfferState, received_before: datetime | None = None
+) -> TenderColumns | None:
+    """The file's tenders when the file is plain and every line is a tender the offer takes
+    now, else None. `data` are the file's bytes as stored."""
+    ledger, terms = state.ledger, state.base_terms
+    if ledger is None or terms is None:
+        return None
+    if state.settled or state.accepted or state.terminated:
+        return None
+    # What `Path.read_text(encoding="utf-8-sig")` gives the row reader: no BOM, LF line ends.
+    data = universal_newlines(data.removeprefix(UTF8_BOM))
+    plain = read_plain_csv(data)
+    if plain is None or plain.header_line != 1:
+        return None  # the row reader takes its header from the very first line, comment or not
+    first_line = data.split(b"\n", 1)[0].decode("utf-8")
+    header = plain.header
+    if first_line.split(",") != header:
+        return None  # names with blanks around them: the row reader does not strip them
+    if any(c not in header for c in REQUIRED_COLUMNS) or any(c not in CSV_COLUMNS for c in header):
+        return None
+    table = _cells(plain.columns, terms)
+    if table is None:
+        return None
+    if received_before is not None:
+        table = table.filter(pc.less(table["received_us"], to_epoch_us(received_before)))
+    if table.num_rows == 0:
+        return None
+    if not _valid_for_offer(table, state, ledger):
+        return None
+    # Sorting is stable: equal times keep their line order, as the row path orders them.
+    return TenderColumns(table.take(pc.sort_indices(table, [("received_us", "ascending")])))
+
+
+def _cells(columns: Columns, terms: OfferTerms) -> pa.Table | None:
+    """The rows as `_PlainTenders.read` reads them, or None where it would read one as None."""
+    rows = columns.rows
+    series_by_id = terms.series_by_id()
+    ids = columns.stripped("instruction_id")
+    lengths = pc.min_max(pc.utf8_length(ids)).as_py()
+    if lengths["min"] < 1 or lengths["max"] > MAX_INSTRUCTION_ID_CHARS:
+        return None
+    if pc.count_distinct(ids).as_py() != rows:
+        return None  # the same id twice: a retry or a conflict, for the row path to judge
+    tenders = columns.mapped("action", lambda t: t.strip().lower() == "tender", BOOL)
+    known = columns.mapped("series", lambda t: t.strip() in series_by_id, BOOL)
+    flags = columns.mapped("guaranteed_delivery", lambda t: t.strip().lower(), pa.string())
+    if not _all(tenders) or not _all(known) or not _all(pc.is_in(flags, _strings(FLAG_WORDS))):
+        return None
+    series = columns.stripped("series")
+    currencies = columns.stripped("currency")
+    pairs = (
+        pa.table({"series": series, "currency": currencies})
+        .group_by(["series", "currency"])
+        .aggregate([])
+    )
+    for series_id, currency in zip(
+        *(pairs[c].to_pylist() for c in pairs.column_names), strict=True
+    ):
+        if currency and currency.upper() != series_by_id[series_id].currency:
+            return None
+    zone = terms.time_zone
+
+    def instant_us(text: str) -> int | None:
+        try:
+            moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return to_epoch_us(moment)
+
+    received = columns.converted(
+        "received_at", STRICT_INSTANT, utc_epoch_us, instant_us, pa.int64()
+    )
+    principal = columns.mapped("principal", _principal_text, pa.string())
+    if received.null_count or principal.null_count:
+        return None
+    bounds = pc.min_max(received).as_py()
+    if bounds["min"] < _FIRST_PLAIN_US or bounds["max"] >= _AFTER_PLAIN_US:
+        return None
+    return pa.table(
+        {
+            "instruction_id": ids,
+            "received_us": received,
+            "series": series,
+            "principal": principal,
+            "participant": columns.stripped("participant"),
+            "account": columns.stripped("account"),
+            "reference": columns.stripped("reference"),
+            "guaranteed_delivery": pc.is_in(flags, _strings(TRUE_WORDS)),
+        }
+    )
+
+
+def _principal_text(text: str) -> str | None:
+    """`str` of the amount as `_PlainTenders.read` parses it; None where it reads no amount."""
+    try:
+        amount = Decimal(text.strip().replace(",", "").replace("_", ""))
+    except InvalidOperation:
+        return None
+    return str(amount) if amount.is_finite() else None
+
+
+def _valid_for_offer(table: pa.Table, state: OfferState, ledger: InstructionLedger) -> bool:
+    """The ledger's and the lifecycle's rules (`OfferState.offer_instruction`) for every row:
+    True only when none of them refuses a row. Amounts only grow a series' total, so checking
+    the file's final totals against every version that applies covers every running total."""
+    received = table["received_us"]
+    last = state.last_milestone_at
+    if last is not None and pc.min(received).as_py() < to_epoch_us(last):
+        return False
+    taken = list(ledger.tenders) + list(ledger.withdrawals)
+    if taken and _any(pc.is_in(table["instruction_id"], _strings(taken))):
+        return False  # already received: a retry or a conflict, for the row path to judge
+    starts, versions = ledger.terms_versions()
+    # bisect_right(starts, t): how many versions have started by t.
+    version = pa.repeat(pa.scalar(0, pa.int64()), table.num_rows)
+    for start in starts:
+        started = pc.cast(pc.greater_equal(received, to_epoch_us(start)), pa.int64())
+        version = pc.add(version, started)
+    launch = pc.take(_ints([to_epoch_us(t.deadlines.launch_at) for t, _ in versions]), version)
+    expiry = pc.take(_ints([to_epoch_us(t.deadlines.expiration_at) for t, _ in versions]), version)
+    if _any(pc.less(received, launch)) or _any(pc.greater_equal(received, expiry)):
+        return False
+    groups = (
+        pa.table({"version": version, "series": table["series"], "principal": table["principal"]})
+        .group_by(["version", "series", "principal"])
+        .aggregate([("version", "count")])
+    )
+    totals: dict[str, Decimal] = {}
+    applies: dict[str, set[int]] = {}
+    for v, series_id, text, count in zip(
+        *(groups[c].to_pylist() for c in ("version", "series", "principal", "version_count")),
+        strict=True,
+    ):
+        series = versions[v][1].get(series_id)
+        if series is None:
+            return False
+        amount = Decimal(text)
+        if amount <= 0 or amount < series.minimum_denomination or amount % series.increment:
+            return False
+        totals[series_id] = totals.get(series_id, Decimal(0)) + amount * count
+        applies.setdefault(series_id, set()).add(v)
+    for series_id, total in totals.items():
+        final = ledger.principal_by_series.get(series_id, Decimal(0)) + total
+        if any(final > versions[v][1][series_id].outstanding for v in applies[series_id]):
+            return False
+    return True
+
+
+def tender_events(offer_id: str, tenders: pa.Table) -> tuple[pa.Array, pa.Array]:
+    """Each tender's journal key and its payload's canonical JSON: the text
+    `Tender.payload_and_text` writes, column by column."""
+    table = pa.table(
+        {
+            "id": tenders["instruction_id"],
+            "id_text": escaped(tenders["instruction_id"]),
+            "received_us": tenders["received_us"],
+            "series": escaped(tenders["series"]),
+            "principal": tenders["principal"],
+            "participant": escaped(tenders["participant"]),
+            "account": escaped(tenders["account"]),
+            "reference": escaped(tenders["reference"]),
+            "guaranteed": tenders["guaranteed_delivery"],
+        }
+    )
+    connection = duckdb.connect()
+    try:
+        connection.register("tenders", table)
+        connection.execute("SET VARIABLE corpact_key_prefix = ?", [f"{offer_id}:instruction:"])
+        result = connection.sql(
+            """
+            SELECT getvariable('corpact_key_prefix') || id AS key,
+                   '{"account":"' || account || '","action":"tender","guaranteed_delivery":'
+                   || CASE WHEN guaranteed THEN 'true' ELSE 'false' END
+                   || ',"instruction_id":"' || id_text || '","participant":"' || participant
+                   || '","principal":"' || principal || '","received_at":"'
+                   || strftime(make_timestamp(received_us), '%Y-%m-%dT%H:%M:%S')
+                   || CASE WHEN received_us % 1000000 = 0 THEN ''
+                           ELSE strftime(make_timestamp(received_us), '.%f') END
+                   || '+00:00","reference":"' || reference || '","series":"' || series
+                   || '"}' AS payload
+            FROM tenders
+            """
+        ).to_arrow_table()
+    finally:
+        connection.close()
+    return result["key"].combine_chunks(), result["payload"].combine_chunks()
+
+
+def _all(values: pa.Array | pa.ChunkedArray) -> bool:
+    return bool(pc.all(values).as_py())
+
+
+def _any(values: pa.Array | pa.ChunkedArray) -> bool:
+    return bool(pc.any(values).as_py())
+
+
+def _strings(values: object) -> pa.Array:
+    return pa.array(sorted(values), pa.string())  # type: ignore[call-overload]
+
+
+def _ints(values: list[int]) -> pa.Array:
+    return pa.array(values, pa.int64())
