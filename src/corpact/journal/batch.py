@@ -74,6 +74,31 @@ class EncodedBatch:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class LeafColumns:
+    """A batch's leaf records, not hashed yet (`hashed`): DuckDB writes these without holding
+    Python's lock, so a bulk import can build the next batch's while it writes this one."""
+
+    stream: str
+    kind: str
+    keys: pa.Array
+    texts: pa.Table  # recorded_at_text, leaf_data, fingerprinted
+
+    def hashed(self) -> EncodedBatch:
+        leaf_data = self.texts.column("leaf_data").to_pylist()
+        fingerprinted = self.texts.column("fingerprinted").to_pylist()
+        # hashlib (OpenSSL) hashes these short texts several times faster than DuckDB's sha256.
+        return EncodedBatch(
+            self.stream,
+            self.kind,
+            self.keys.to_pylist(),
+            [_sha256(text).digest() for text in fingerprinted],
+            self.texts.column("recorded_at_text").to_pylist(),
+            leaf_data,
+            [_sha256(LEAF_PREFIX + data).digest() for data in leaf_data],
+        )
+
+
 def encode_batch(
     stream: str,
     kind: str,
@@ -86,6 +111,17 @@ def encode_batch(
     `payloads` are canonical JSON texts (`canonical_json`) of the payloads, which the caller
     writes; `recorded_at_us` are UTC instants in microseconds since the epoch. Raises
     `InputError` for a stream, kind or key that `encode_events` would refuse."""
+    return leaf_columns(stream, kind, keys, payloads, recorded_at_us).hashed()
+
+
+def leaf_columns(
+    stream: str,
+    kind: str,
+    keys: pa.Array,
+    payloads: pa.Array,
+    recorded_at_us: pa.Array,
+) -> LeafColumns:
+    """`encode_batch` up to the hashing."""
     count = len(keys)
     if len(payloads) != count or len(recorded_at_us) != count:
         raise ValueError("keys, payloads and times must be columns of the same length")
@@ -109,7 +145,9 @@ def encode_batch(
     if problems:
         raise InputError(problems)
     if count == 0:
-        return EncodedBatch(stream, kind, [], [], [], [], [])
+        empty = pa.array([], pa.string())
+        texts = pa.table({"recorded_at_text": empty, "leaf_data": empty, "fingerprinted": empty})
+        return LeafColumns(stream, kind, keys, texts)
     table = pa.table(
         {
             "key": escaped(keys),
@@ -156,17 +194,7 @@ def encode_batch(
         ).to_arrow_table()
     finally:
         connection.close()
-    leaf_data = result.column("leaf_data").to_pylist()
-    # hashlib (OpenSSL) hashes these short texts several times faster than DuckDB's sha256.
-    return EncodedBatch(
-        stream,
-        kind,
-        keys.to_pylist(),
-        [_sha256(text).digest() for text in result.column("fingerprinted").to_pylist()],
-        result.column("recorded_at_text").to_pylist(),
-        leaf_data,
-        [_sha256(LEAF_PREFIX + data).digest() for data in leaf_data],
-    )
+    return LeafColumns(stream, kind, keys, result)
 
 
 def escaped(texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

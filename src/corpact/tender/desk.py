@@ -13,16 +13,18 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import pyarrow as pa
 from pydantic import BaseModel, ValidationError
 
 from corpact.errors import InputError, LifecycleError, Problem
-from corpact.journal.batch import encode_batch
+from corpact.journal.batch import LeafColumns, leaf_columns
 from corpact.journal.events import Guard, JsonValue, NewEvent, Receipt, StoredEvent
 from corpact.store import JournalStore
 from corpact.store.journal_store import Appended
@@ -317,22 +319,31 @@ class OfferDesk:
 
         created = existing = 0
         # Encoded a block at a time (memory), and a block is whole chunks (the same
-        # transactions as the row path).
-        block = max(chunk, ENCODE_BLOCK_ROWS // chunk * chunk)
-        for first in range(0, len(tenders), block):
-            rows = tenders.table.slice(first, block)
+        # transactions as the row path). DuckDB writes the next block's leaves on another
+        # thread, without Python's lock, while this one hashes and stores the current block.
+        size = max(chunk, ENCODE_BLOCK_ROWS // chunk * chunk)
+        blocks = [tenders.table.slice(first, size) for first in range(0, len(tenders), size)]
+
+        def leaves(rows: pa.Table) -> LeafColumns:
             keys, payloads = tender_events(offer_id, rows)
-            encoded = encode_batch(stream, Kind.INSTRUCTION, keys, payloads, rows["received_us"])
-            for start in range(0, len(encoded), chunk):
-                part = encoded.part(start, start + chunk)
-                try:
-                    written = self.store.append_batch(part, unmoved)
-                except _StreamMoved:
-                    return Appended(created, existing, None)
-                expected = _advanced(expected, written)
-                created, existing = created + written.created, existing + written.existing
-                if progress is not None:
-                    progress(len(part))
+            return leaf_columns(stream, Kind.INSTRUCTION, keys, payloads, rows["received_us"])
+
+        with ThreadPoolExecutor(1) as pool:
+            upcoming = [pool.submit(leaves, block) for block in blocks[:1]]
+            for number in range(len(blocks)):
+                encoded = upcoming.pop().result().hashed()
+                if number + 1 < len(blocks):
+                    upcoming.append(pool.submit(leaves, blocks[number + 1]))
+                for start in range(0, len(encoded), chunk):
+                    part = encoded.part(start, start + chunk)
+                    try:
+                        written = self.store.append_batch(part, unmoved)
+                    except _StreamMoved:
+                        return Appended(created, existing, None)
+                    expected = _advanced(expected, written)
+                    created, existing = created + written.created, existing + written.existing
+                    if progress is not None:
+                        progress(len(part))
         self._cache.pop(offer_id, None)  # folded again from the journal when next asked
         return ImportSummary(created, existing)
 
