@@ -1,16 +1,16 @@
 """Events encoded by column: a bulk import's leaves without an object per event.
 
 `encode_events` builds each leaf with Python string formatting and hashes it with `hashlib`,
-a few microseconds per event. For a batch of events of one stream and kind (a file of
-instructions), DuckDB writes the same canonical leaf records and their SHA-256 hashes column by
-column, on every core. `encode_batch` must give the very bytes `encode_events` gives for the
-same events (tests/journal/test_batch.py holds them equal), so that a leaf never depends on the
-path that wrote it.
+a few microseconds per event, all under Python's lock. For a batch of events of one stream and
+kind (a file of instructions), DuckDB writes the same canonical leaf records and their SHA-256
+hashes column by column without that lock, so that a bulk import can store one batch while the
+next is encoded. `encode_batch` must give the very bytes `encode_events` gives for the same
+events (tests/journal/test_batch.py holds them equal), so that a leaf never depends on the path
+that wrote it.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,7 +25,6 @@ from corpact.journal.events import (
     format_recorded_at,
     json_string,
 )
-from corpact.journal.hashing import LEAF_PREFIX
 from corpact.timeutil import from_epoch_us
 
 # JSON string escaping (`json_string`) changes only these: quote, backslash, control characters.
@@ -33,7 +32,6 @@ NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 # DuckDB's %Y does not zero-pad years before 1000; such times are formatted by Python instead.
 _FIRST_PLAIN_US = -30610224000000000  # 1000-01-01T00:00:00Z
 _AFTER_PLAIN_US = 253402300800000000  # 10000-01-01T00:00:00Z
-_sha256 = hashlib.sha256
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,26 +74,24 @@ class EncodedBatch:
 
 @dataclass(frozen=True, slots=True)
 class LeafColumns:
-    """A batch's leaf records, not hashed yet (`hashed`): DuckDB writes these without holding
-    Python's lock, so a bulk import can build the next batch's while it writes this one."""
+    """A batch's leaf records and hashes as Arrow columns, not yet Python objects (`to_batch`).
+    DuckDB builds them without holding Python's lock, so a bulk import builds the next
+    batch's on another thread while it writes this one."""
 
     stream: str
     kind: str
     keys: pa.Array
-    texts: pa.Table  # recorded_at_text, leaf_data, fingerprinted
+    texts: pa.Table  # recorded_at_text, leaf_data, leaf_hash, fingerprint
 
-    def hashed(self) -> EncodedBatch:
-        leaf_data = self.texts.column("leaf_data").to_pylist()
-        fingerprinted = self.texts.column("fingerprinted").to_pylist()
-        # hashlib (OpenSSL) hashes these short texts several times faster than DuckDB's sha256.
+    def to_batch(self) -> EncodedBatch:
         return EncodedBatch(
             self.stream,
             self.kind,
             self.keys.to_pylist(),
-            [_sha256(text).digest() for text in fingerprinted],
+            self.texts.column("fingerprint").to_pylist(),
             self.texts.column("recorded_at_text").to_pylist(),
-            leaf_data,
-            [_sha256(LEAF_PREFIX + data).digest() for data in leaf_data],
+            self.texts.column("leaf_data").to_pylist(),
+            self.texts.column("leaf_hash").to_pylist(),
         )
 
 
@@ -111,7 +107,7 @@ def encode_batch(
     `payloads` are canonical JSON texts (`canonical_json`) of the payloads, which the caller
     writes; `recorded_at_us` are UTC instants in microseconds since the epoch. Raises
     `InputError` for a stream, kind or key that `encode_events` would refuse."""
-    return leaf_columns(stream, kind, keys, payloads, recorded_at_us).hashed()
+    return leaf_columns(stream, kind, keys, payloads, recorded_at_us).to_batch()
 
 
 def leaf_columns(
@@ -121,7 +117,8 @@ def leaf_columns(
     payloads: pa.Array,
     recorded_at_us: pa.Array,
 ) -> LeafColumns:
-    """`encode_batch` up to the hashing."""
+    """`encode_batch` as Arrow columns. DuckDB runs on one thread: its caller (an import)
+    writes to the journal on the other core meanwhile."""
     count = len(keys)
     if len(payloads) != count or len(recorded_at_us) != count:
         raise ValueError("keys, payloads and times must be columns of the same length")
@@ -145,8 +142,15 @@ def leaf_columns(
     if problems:
         raise InputError(problems)
     if count == 0:
-        empty = pa.array([], pa.string())
-        texts = pa.table({"recorded_at_text": empty, "leaf_data": empty, "fingerprinted": empty})
+        empty = pa.array([], pa.binary())
+        texts = pa.table(
+            {
+                "recorded_at_text": pa.array([], pa.string()),
+                "leaf_data": empty,
+                "leaf_hash": empty,
+                "fingerprint": empty,
+            }
+        )
         return LeafColumns(stream, kind, keys, texts)
     table = pa.table(
         {
@@ -165,7 +169,7 @@ def leaf_columns(
         if plain_times
         else "given_text"
     )
-    connection = duckdb.connect()
+    connection = duckdb.connect(config={"threads": 1})
     try:
         connection.register("events", table)
         connection.execute("SET VARIABLE corpact_stream = ?", [json_string(stream)])
@@ -187,8 +191,9 @@ def leaf_columns(
                 FROM t
             )
             SELECT recorded_at_text, leaf_data,
-                   encode('{{' || fingerprinted || '"stream":' || getvariable('corpact_stream')
-                       || '}}') AS fingerprinted
+                   unhex(sha256('\\x00'::BLOB || leaf_data)) AS leaf_hash,
+                   unhex(sha256('{{' || fingerprinted || '"stream":'
+                       || getvariable('corpact_stream') || '}}')) AS fingerprint
             FROM leaves
             """
         ).to_arrow_table()

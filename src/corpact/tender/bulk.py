@@ -228,7 +228,7 @@ def tender_events(offer_id: str, tenders: pa.Table) -> tuple[pa.Array, pa.Array]
             "guaranteed": tenders["guaranteed_delivery"],
         }
     )
-    connection = duckdb.connect()
+    connection = duckdb.connect(config={"threads": 1})  # see `leaf_columns`
     try:
         connection.register("tenders", table)
         connection.execute("SET VARIABLE corpact_key_prefix = ?", [f"{offer_id}:instruction:"])

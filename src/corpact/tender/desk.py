@@ -319,8 +319,8 @@ class OfferDesk:
 
         created = existing = 0
         # Encoded a block at a time (memory), and a block is whole chunks (the same
-        # transactions as the row path). DuckDB writes the next block's leaves on another
-        # thread, without Python's lock, while this one hashes and stores the current block.
+        # transactions as the row path). DuckDB writes and hashes the next block's leaves on
+        # another thread, without Python's lock, while this one stores the current block.
         size = max(chunk, ENCODE_BLOCK_ROWS // chunk * chunk)
         blocks = [tenders.table.slice(first, size) for first in range(0, len(tenders), size)]
 
@@ -331,7 +331,7 @@ class OfferDesk:
         with ThreadPoolExecutor(1) as pool:
             upcoming = [pool.submit(leaves, block) for block in blocks[:1]]
             for number in range(len(blocks)):
-                encoded = upcoming.pop().result().hashed()
+                encoded = upcoming.pop().result().to_batch()
                 if number + 1 < len(blocks):
                     upcoming.append(pool.submit(leaves, blocks[number + 1]))
                 for start in range(0, len(encoded), chunk):
