@@ -15,7 +15,7 @@ reader, which alone decides what an unusual file means.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -63,10 +63,10 @@ class PlainCsv:
     columns: Columns
 
 
-def read_plain_csv(data: bytes) -> PlainCsv | None:
+def read_plain_csv(data: bytes, encode: Collection[str] | None = None) -> PlainCsv | None:
     """The file's columns when it is plain (see the module), else None.
 
-    `data` are the file's bytes as `text.read_data` gives them."""
+    `data` are the file's bytes as `text.read_data` gives them; `encode` as in `Columns`."""
     found = _header(data)
     if found is None:
         return None
@@ -92,7 +92,7 @@ def read_plain_csv(data: bytes) -> PlainCsv | None:
     # Arrow skips blank lines, which the row reader counts: then the rows are fewer.
     if table.num_rows == 0 or table.num_rows != lines:
         return None
-    columns = Columns(table)
+    columns = Columns(table, encode)
     if columns.any_not_plain() or columns.starts_with(header[0], "#") or columns.any_blank_row():
         return None  # a comment line as wide as the header, or a line of blank cells
     return PlainCsv(header, header_line, columns)
@@ -121,13 +121,28 @@ def _header(data: bytes) -> tuple[list[str], int, int] | None:
 
 
 class Column:
-    """One column of the file, dictionary-encoded: its distinct texts and each row's index."""
+    """One column of the file, dictionary-encoded: its distinct texts and each row's index.
 
-    def __init__(self, cells: pa.ChunkedArray) -> None:
+    The encoding is made up front, or when first needed (`Columns(encode=...)`): a column of
+    a million distinct texts (ids, references) costs more to encode than any rule saves on it.
+    """
+
+    def __init__(self, cells: pa.ChunkedArray, encode: bool = True) -> None:
         self.cells = cells
-        self.encoded: pa.DictionaryArray = pc.dictionary_encode(cells.combine_chunks())
-        self.dictionary: pa.Array = self.encoded.dictionary
+        self._encoded: pa.DictionaryArray | None = (
+            pc.dictionary_encode(cells.combine_chunks()) if encode else None
+        )
         self._distinct: list[str] | None = None
+
+    @property
+    def encoded(self) -> pa.DictionaryArray:
+        if self._encoded is None:
+            self._encoded = pc.dictionary_encode(self.cells.combine_chunks())
+        return self._encoded
+
+    @property
+    def dictionary(self) -> pa.Array:
+        return self.encoded.dictionary
 
     @property
     def distinct(self) -> list[str]:
@@ -137,7 +152,8 @@ class Column:
 
     def has(self, pattern: str) -> bool:
         """Whether some cell matches the (RE2) pattern."""
-        return bool(pc.any(pc.match_substring_regex(self.dictionary, pattern)).as_py())
+        texts = self.cells if self._encoded is None else self._encoded.dictionary
+        return bool(pc.any(pc.match_substring_regex(texts, pattern)).as_py())
 
     def mapped(self, rule: Callable[[str], Any], kind: pa.DataType) -> pa.Array:
         answers = pa.array([rule(text) for text in self.distinct], kind)
@@ -154,6 +170,12 @@ class Column:
         """`rule(cell)` for every row, where the texts matching the RE2 `layout` are given to
         `convert` all at once instead (it must agree with `rule` on them); when `convert`
         refuses one of them, `rule` decides them all."""
+        if self._encoded is None and pc.all(pc.match_substring_regex(self.cells, layout)).as_py():
+            try:  # every cell in the layout: no encoding needed
+                converted: pa.Array = convert(self.cells.combine_chunks())
+                return converted
+            except pa.ArrowInvalid:
+                pass
         distinct = self.dictionary
         strict = pc.match_substring_regex(distinct, layout)
         values = pa.nulls(len(distinct), kind)
@@ -179,15 +201,20 @@ class Column:
 class Columns:
     """The file's columns; each rule runs once per distinct text of its column."""
 
-    def __init__(self, table: pa.Table) -> None:
+    def __init__(self, table: pa.Table, encode: Collection[str] | None = None) -> None:
+        """`encode`: the columns to encode up front (default: all); the rest when needed."""
         self.rows: int = table.num_rows
         names = table.column_names
+
+        def column(name: str) -> Column:
+            return Column(table.column(name), encode is None or name in encode)
+
         if self.rows >= PARALLEL_ROWS:
             # Arrow's kernels run without the GIL: the columns are encoded side by side.
             with ThreadPoolExecutor(min(len(names), os.cpu_count() or 1)) as pool:
-                built = list(pool.map(lambda name: Column(table.column(name)), names))
+                built = list(pool.map(column, names))
         else:
-            built = [Column(table.column(name)) for name in names]
+            built = [column(name) for name in names]
         self._columns = dict(zip(names, built, strict=True))
 
     def mapped(self, column: str, rule: Callable[[str], Any], kind: pa.DataType) -> pa.Array:

@@ -44,6 +44,9 @@ from corpact.tender.terms import OfferTerms
 from corpact.timeutil import to_epoch_us
 
 UTF8_BOM = b"\xef\xbb\xbf"
+# Columns whose rules run per distinct text and that repeat a few texts; ids, times and
+# references are mostly distinct, and are encoded only when a rule needs their texts.
+ENCODED_COLUMNS = frozenset({"action", "series", "currency", "principal", "guaranteed_delivery"})
 # Times DuckDB's %Y writes as `datetime.isoformat` does (four digits): years 1000 to 9999.
 _FIRST_PLAIN_US = -30610224000000000
 _AFTER_PLAIN_US = 253402300800000000
@@ -73,7 +76,7 @@ def plain_tenders(
         return None
     # What `Path.read_text(encoding="utf-8-sig")` gives the row reader: no BOM, LF line ends.
     data = universal_newlines(data.removeprefix(UTF8_BOM))
-    plain = read_plain_csv(data)
+    plain = read_plain_csv(data, encode=ENCODED_COLUMNS)
     if plain is None or plain.header_line != 1:
         return None  # the row reader takes its header from the very first line, comment or not
     first_line = data.split(b"\n", 1)[0].decode("utf-8")
