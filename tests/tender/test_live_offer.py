@@ -341,3 +341,22 @@ def test_sigkill_in_the_middle_of_a_bulk_import(tmp_path: Path) -> None:
         assert store.tree_size() == 1 + 4 * 25
         desk.import_csv("level3-2004", early)
         assert results_json(desk.results("level3-2004", ETD).results) == file_mode_results(ETD)
+
+
+def test_amendments_at_the_same_moment_apply_in_journal_order(
+    desk: OfferDesk, tmp_path: Path
+) -> None:
+    """Hypothesis found this: "a10" sorts before "a7", and an id order let a cap recorded
+    earlier prevail over the one recorded last."""
+    desk.launch(OFFER)
+    moment = datetime(2004, 11, 1, 10, 0, tzinfo=NEW_YORK)
+    for amendment_id, cap in (("a7", "1100000000"), ("a10", "500000000")):
+        path = tmp_path / f"{amendment_id}.toml"
+        path.write_text(
+            f'id = "{amendment_id}"\neffective_at = "{moment.isoformat()}"\n'
+            f'aggregate_cap_amount = "{cap}"\n'
+        )
+        desk.amend("level3-2004", path)
+    terms = desk.state("level3-2004").terms_at(moment)
+    assert terms.aggregate_cap is not None
+    assert terms.aggregate_cap.amount == Decimal(500_000_000)

@@ -123,9 +123,12 @@ def _amended_series(series: Series, amendment: Amendment) -> Series:
 
 
 def terms_as_of(base: OfferTerms, amendments: Iterable[Amendment], as_of: datetime) -> OfferTerms:
-    """The terms in force at `as_of`: every amendment effective at or before it, in order."""
+    """The terms in force at `as_of`: every amendment effective at or before it, in order of
+    effect; amendments effective at the same moment apply in the order given (the journal's
+    order on a live offer, the file's in a terms file), so the one recorded last prevails."""
     terms = base
-    for amendment in sorted(amendments, key=lambda a: (a.effective_at, a.amendment_id)):
+    # A stable sort: ids are names, not sequence numbers ("a10" sorts before "a7").
+    for amendment in sorted(amendments, key=lambda a: a.effective_at):
         if amendment.effective_at <= as_of:
             terms = apply_amendment(terms, amendment)
     return terms

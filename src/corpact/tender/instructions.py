@@ -177,7 +177,7 @@ class InstructionLedger:
         first takes effect: version `i` is in force from `starts[i - 1]` until `starts[i]`."""
         versions = self._versions
         if versions is None or versions[0] is not self.amendments:
-            ordered = sorted(self.amendments, key=lambda a: (a.effective_at, a.amendment_id))
+            ordered = sorted(self.amendments, key=lambda a: a.effective_at)  # as terms_as_of
             starts = [a.effective_at for a in ordered]
             table = [(self.base_terms, self.base_terms.series_by_id())]
             for i in range(len(ordered)):
