@@ -45,7 +45,8 @@ def _re2_class(characters: str) -> str:
 _SPACE_CLASS = _re2_class(PYTHON_WHITESPACE)
 _STRIPPABLE = f"^{_SPACE_CLASS}|{_SPACE_CLASS}$"
 _BLANK = f"^{_SPACE_CLASS}*$"
-_NOT_PLAIN = _re2_class(_UNUSUAL)
+# Their UTF-8 forms: UTF-8 is self-synchronizing, so a byte search finds only whole characters.
+_UNUSUAL_BYTES = tuple(c.encode() for c in _UNUSUAL)
 
 
 # ISO 8601 with an explicit offset, in the field ranges `datetime.fromisoformat` accepts.
@@ -93,7 +94,9 @@ def read_plain_csv(data: bytes, encode: Collection[str] | None = None) -> PlainC
     if table.num_rows == 0 or table.num_rows != lines:
         return None
     columns = Columns(table, encode)
-    if columns.any_not_plain() or columns.starts_with(header[0], "#") or columns.any_blank_row():
+    # Cells hold every byte after the header but the commas and line ends, which are not unusual.
+    not_plain = any(data.find(c, offset) >= 0 for c in _UNUSUAL_BYTES)
+    if not_plain or columns.starts_with(header[0], "#") or columns.any_blank_row():
         return None  # a comment line as wide as the header, or a line of blank cells
     return PlainCsv(header, header_line, columns)
 
@@ -244,9 +247,6 @@ class Columns:
 
     def column(self, name: str) -> Column | None:
         return self._columns.get(name)
-
-    def any_not_plain(self) -> bool:
-        return any(column.has(_NOT_PLAIN) for column in self._columns.values())
 
     def starts_with(self, column: str, prefix: str) -> bool:
         starts = pc.starts_with(self._columns[column].dictionary, prefix)

@@ -321,8 +321,10 @@ class OfferDesk:
         # Encoded a block at a time (memory), and a block is whole chunks (the same
         # transactions as the row path). DuckDB writes and hashes the next block's leaves on
         # another thread, without Python's lock, while this one stores the current block.
+        # The first block is one chunk, so that writing starts as soon as it is encoded.
         size = max(chunk, ENCODE_BLOCK_ROWS // chunk * chunk)
-        blocks = [tenders.table.slice(first, size) for first in range(0, len(tenders), size)]
+        starts = [0, *range(chunk, len(tenders), size)]
+        blocks = [tenders.table.slice(first, size if first else chunk) for first in starts]
 
         def leaves(rows: pa.Table) -> LeafColumns:
             keys, payloads = tender_events(offer_id, rows)
