@@ -28,6 +28,7 @@ from corpact.tender.desk import OfferDesk, _instruction_events
 from corpact.tender.instructions import parse_instructions_csv_lenient
 from corpact.tender.lifecycle import Kind, OfferState, stream_of
 from corpact.tender.render import results_json
+from tests.cli_helpers import run_cli
 from tests.tender.builders import NEW_YORK
 from tests.tender.test_live_offer import BEFORE_SUPPLEMENT, ETD, counting_checks, tender
 
@@ -328,3 +329,29 @@ def test_sigkill_in_the_middle_of_an_import_by_column(tmp_path: Path) -> None:
         desk.import_csv(OFFER_ID, path)
         assert store.tree_size() == 1 + early
         assert store.audit().ok
+
+
+def test_the_cli_imports_a_plain_file_by_column_with_the_row_path_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tenders.csv"
+    early = tenders_only(path)
+    by_rows = f"sqlite:///{tmp_path / 'rows.db'}"
+    with JournalStore.open(by_rows) as store:
+        desk = OfferDesk(store)
+        desk.launch(FOLDER / "offer.toml")
+        desk.import_csv(OFFER_ID, path, received_before=BEFORE_SUPPLEMENT, columnar=False)
+    by_columns = f"sqlite:///{tmp_path / 'columns.db'}"
+    seen = counting_checks(monkeypatch)
+    assert run_cli("offer", "create", str(FOLDER / "offer.toml"), "--db", by_columns).exit_code == 0
+    until = BEFORE_SUPPLEMENT.isoformat()
+    imported = run_cli("offer", "import", OFFER_ID, str(path), "--until", until, "--db", by_columns)
+    assert imported.exit_code == 0, imported.stderr
+    assert f"{early} instruction(s) recorded, 0 already in the journal" in imported.stdout
+    assert seen == []
+    results = [
+        run_cli("offer", "results", OFFER_ID, "--as-of", ETD.isoformat(), "--format", "json",
+                "--db", url).stdout
+        for url in (by_columns, by_rows)
+    ]  # fmt: skip
+    assert results[0] == results[1] and '"accepted"' in results[0]
