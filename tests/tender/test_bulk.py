@@ -355,3 +355,20 @@ def test_the_cli_imports_a_plain_file_by_column_with_the_row_path_results(
         for url in (by_columns, by_rows)
     ]  # fmt: skip
     assert results[0] == results[1] and '"accepted"' in results[0]
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        b"instruction_id,received_at,action,series,principal\r\n"
+        + b"t1,2004-11-01T10:00,tender,l3-11-2008,1000,\xe9\r\n"
+    )
+    with JournalStore.open(f"sqlite:///{tmp_path / 'j.db'}") as store:
+        desk = OfferDesk(store)
+        desk.launch(FOLDER / "offer.toml")
+        size = store.tree_size()
+        with pytest.raises(InputError) as caught:
+            desk.import_csv(OFFER_ID, path)
+        assert store.tree_size() == size
+    [problem] = caught.value.problems
+    assert (problem.rule, problem.line, problem.source) == ("file-utf8", 2, str(path))

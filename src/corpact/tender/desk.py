@@ -23,6 +23,7 @@ from typing import Any, TypeVar, cast
 import pyarrow as pa
 from pydantic import BaseModel, ValidationError
 
+from corpact.csvfiles.text import universal_newlines
 from corpact.errors import InputError, LifecycleError, Problem
 from corpact.journal.batch import LeafColumns, leaf_columns
 from corpact.journal.events import Guard, JsonValue, NewEvent, Receipt, StoredEvent
@@ -224,27 +225,30 @@ class OfferDesk:
     ) -> ImportSummary:
         state, events = self._state_and_events(offer_id)
         try:
-            data = path.read_bytes()
+            data = universal_newlines(path.read_bytes())
         except OSError as err:
             raise InputError.single(
                 "file-readable", f"cannot read file: {err.strerror}", source=str(path)
             ) from None
         by_column = plain_tenders(data, state, received_before) if columnar else None
         if by_column is None:
-            return self._import_rows(offer_id, path, progress, chunk, received_before)
+            text = _decoded(data, path)
+            return self._import_rows(offer_id, text, path, progress, chunk, received_before)
         outcome = self._import_columns(offer_id, by_column, events, progress, chunk)
         if isinstance(outcome, ImportSummary):
             return outcome
         # Another writer moved the offer between two chunks: the row path checks the file
         # again against the offer as it now stands and writes the rest. What this import
         # wrote, it counts as created, not as already recorded.
-        rest = self._import_rows(offer_id, path, progress, chunk, received_before)
+        text = _decoded(data, path)
+        rest = self._import_rows(offer_id, text, path, progress, chunk, received_before)
         moved = min(outcome.created, rest.already_recorded)
         return ImportSummary(rest.created + moved, rest.already_recorded - moved)
 
     def _import_rows(
         self,
         offer_id: str,
+        text: str,
         path: Path,
         progress: Callable[[int], None] | None,
         chunk: int,
@@ -253,12 +257,6 @@ class OfferDesk:
         state, events = self._state_and_events(offer_id)
         if state.base_terms is None:  # pragma: no cover - state() guarantees a launch
             raise LifecycleError("offer not launched")
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except OSError as err:
-            raise InputError.single(
-                "file-readable", f"cannot read file: {err.strerror}", source=str(path)
-            ) from None
         instructions, problems = parse_instructions_csv_lenient(text, state.base_terms, str(path))
         if received_before is not None:  # what had arrived by then, e.g. to replay history
             instructions = [i for i in instructions if i.received_at < received_before]
@@ -442,6 +440,18 @@ class OfferDesk:
         if state.base_terms is None or state.ledger is None:  # pragma: no cover
             raise LifecycleError("offer not launched")
         return run_offer(state.base_terms, state.amendments, state.ledger, as_of)
+
+
+def _decoded(data: bytes, path: Path) -> str:
+    """The file's text as `Path.read_text(encoding="utf-8-sig")` gives it (`data` has its
+    line ends translated already), or a clear error where it is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise InputError.single(
+            "file-utf8", f"not UTF-8 text (byte {err.start})", source=str(path), line=line
+        ) from None
 
 
 def _line_json(line: PaymentLine) -> dict[str, str]:
