@@ -79,7 +79,8 @@ def plain_tenders(
     plain = read_plain_csv(data, encode=ENCODED_COLUMNS)
     if plain is None or plain.header_line != 1:
         return None  # the row reader takes its header from the very first line, comment or not
-    first_line = data.split(b"\n", 1)[0].decode("utf-8")
+    end = data.find(b"\n")
+    first_line = data[: len(data) if end < 0 else end].decode("utf-8")
     header = plain.header
     if first_line.split(",") != header:
         return None  # names with blanks around them: the row reader does not strip them
