@@ -294,7 +294,7 @@ class JournalStore:
         self, batch: EncodedBatch, guard: Callable[[Sequence[StoredEvent]], None], look_up: bool
     ) -> Appended:
         """A bulk import's keys are new but for a retry, so they are first written without
-        looking them up (a million lookups cost as much as a tenth of the writes)."""
+        looking them up (on SQLite a million lookups took 0.4-0.5 s of a 16-20 s import)."""
         self._faults.reach("received")
         with self._mutex:
             with self._unit_of_work() as (connection, size):
