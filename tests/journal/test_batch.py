@@ -34,29 +34,30 @@ instants = st.datetimes(
 )
 
 
-@given(
-    st.lists(
-        st.tuples(texts.filter(bool), payloads, instants), max_size=8, unique_by=lambda e: e[0]
-    )
-)
-@example([("k", {"a": "x"}, datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC))])
-@example([("k", {}, datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=UTC))])
+kinds = st.sampled_from([KIND, "instruction.withdrawn", 'a "kind" é'])
+
+
+@given(st.lists(st.tuples(texts.filter(bool), payloads, instants, kinds), max_size=8))
+@example([("k", {"a": "x"}, datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), KIND)])
+@example([("k", {}, datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=UTC), KIND)])
 def test_the_batch_is_the_events_encoded_one_by_one(
-    events: list[tuple[str, dict[str, JsonValue], datetime]],
+    events: list[tuple[str, dict[str, JsonValue], datetime, str]],
 ) -> None:
-    one_by_one = encode_events([NewEvent(STREAM, KIND, p, k, t) for k, p, t in events])
-    batch = encode_batch(
-        STREAM,
-        KIND,
-        pa.array([k for k, _, _ in events], pa.string()),
-        pa.array([canonical_json(p) for _, p, _ in events], pa.string()),
-        pa.array([to_epoch_us(t) for _, _, t in events], pa.int64()),
+    one_by_one = encode_events([NewEvent(STREAM, c, p, k, t) for k, p, t, c in events])
+    columns = (
+        pa.array([k for k, _, _, _ in events], pa.string()),
+        pa.array([canonical_json(p) for _, p, _, _ in events], pa.string()),
+        pa.array([to_epoch_us(t) for _, _, t, _ in events], pa.int64()),
     )
-    assert batch.keys == [k for k, _, _ in events]
+    batch = encode_batch(STREAM, pa.array([c for *_, c in events], pa.string()), *columns)
+    assert batch.kinds == [c for *_, c in events]
+    assert batch.keys == [k for k, _, _, _ in events]
     assert batch.leaf_data == [e.leaf_data for e in one_by_one]
     assert batch.leaf_hashes == [e.leaf_hash for e in one_by_one]
     assert batch.fingerprints == [e.fingerprint for e in one_by_one]
     assert batch.recorded_at_texts == [e.recorded_at_text for e in one_by_one]
+    if events and len({c for *_, c in events}) == 1:  # one text for every event: the same
+        assert encode_batch(STREAM, events[0][3], *columns) == batch
     assert len(batch.part(1, 3)) == len(events[1:3])
     if events:
         assert batch.select([0, 0]).leaf_data == batch.leaf_data[:1] * 2
@@ -77,6 +78,9 @@ def test_keys_the_journal_cannot_hold_are_refused() -> None:
             encode_batch(STREAM, KIND, pa.array([key], pa.string()), payload, moment)
     with pytest.raises(InputError, match="stream"):
         encode_batch("", KIND, pa.array(["k"], pa.string()), payload, moment)
+    with pytest.raises(InputError, match="kind"):
+        key = pa.array(["k"], pa.string())
+        encode_batch(STREAM, pa.array([""], pa.string()), key, payload, moment)
     with pytest.raises(ValueError, match="same length"):
         encode_batch(STREAM, KIND, pa.array(["k", "l"], pa.string()), payload, moment)
     assert len(encode_batch(STREAM, KIND, pa.array([], pa.string()), payload[:0], moment[:0])) == 0

@@ -1,12 +1,12 @@
 """Events encoded by column: a bulk import's leaves without an object per event.
 
 `encode_events` builds each leaf with Python string formatting and hashes it with `hashlib`,
-a few microseconds per event, all under Python's lock. For a batch of events of one stream and
-kind (a file of instructions), DuckDB writes the same canonical leaf records and their SHA-256
-hashes column by column without that lock, so that a bulk import can store one batch while the
-next is encoded. `encode_batch` must give the very bytes `encode_events` gives for the same
-events (tests/journal/test_batch.py holds them equal), so that a leaf never depends on the path
-that wrote it.
+a few microseconds per event, all under Python's lock. For a batch of events of one stream (a
+file of instructions: tenders and withdrawals), DuckDB writes the same canonical leaf records
+and their SHA-256 hashes column by column without that lock, so that a bulk import can store
+one batch while the next is encoded. `encode_batch` must give the very bytes `encode_events`
+gives for the same events (tests/journal/test_batch.py holds them equal), so that a leaf never
+depends on the path that wrote it.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ _AFTER_PLAIN_US = 253402300800000000  # 10000-01-01T00:00:00Z
 
 @dataclass(frozen=True, slots=True)
 class EncodedBatch:
-    """Events of one stream and kind, encoded: each list holds one entry per event."""
+    """Events of one stream, encoded: each list holds one entry per event."""
 
     stream: str
-    kind: str
+    kinds: list[str]
     keys: list[str]
     fingerprints: list[bytes]
     recorded_at_texts: list[str]
@@ -52,7 +52,7 @@ class EncodedBatch:
     def part(self, start: int, stop: int) -> EncodedBatch:
         return EncodedBatch(
             self.stream,
-            self.kind,
+            self.kinds[start:stop],
             self.keys[start:stop],
             self.fingerprints[start:stop],
             self.recorded_at_texts[start:stop],
@@ -63,7 +63,7 @@ class EncodedBatch:
     def select(self, positions: Sequence[int]) -> EncodedBatch:
         return EncodedBatch(
             self.stream,
-            self.kind,
+            [self.kinds[i] for i in positions],
             [self.keys[i] for i in positions],
             [self.fingerprints[i] for i in positions],
             [self.recorded_at_texts[i] for i in positions],
@@ -79,14 +79,14 @@ class LeafColumns:
     batch's on another thread while it writes this one."""
 
     stream: str
-    kind: str
+    kinds: pa.Array
     keys: pa.Array
     texts: pa.Table  # recorded_at_text, leaf_data, leaf_hash, fingerprint
 
     def to_batch(self) -> EncodedBatch:
         return EncodedBatch(
             self.stream,
-            self.kind,
+            self.kinds.to_pylist(),
             self.keys.to_pylist(),
             self.texts.column("fingerprint").to_pylist(),
             self.texts.column("recorded_at_text").to_pylist(),
@@ -97,12 +97,13 @@ class LeafColumns:
 
 def encode_batch(
     stream: str,
-    kind: str,
+    kind: str | pa.Array,
     keys: pa.Array,
     payloads: pa.Array,
     recorded_at_us: pa.Array,
 ) -> EncodedBatch:
-    """The events (`stream`, `kind`, `keys[i]`, `payloads[i]`, `recorded_at_us[i]`) encoded.
+    """The events (`stream`, `kind[i]`, `keys[i]`, `payloads[i]`, `recorded_at_us[i]`)
+    encoded; `kind` is one text for every event or a column of them.
 
     `payloads` are canonical JSON texts (`canonical_json`) of the payloads, which the caller
     writes; `recorded_at_us` are UTC instants in microseconds since the epoch. Raises
@@ -112,7 +113,7 @@ def encode_batch(
 
 def leaf_columns(
     stream: str,
-    kind: str,
+    kind: str | pa.Array,
     keys: pa.Array,
     payloads: pa.Array,
     recorded_at_us: pa.Array,
@@ -120,25 +121,24 @@ def leaf_columns(
     """`encode_batch` as Arrow columns. DuckDB runs on one thread: its caller (an import)
     writes to the journal on the other core meanwhile."""
     count = len(keys)
-    if len(payloads) != count or len(recorded_at_us) != count:
-        raise ValueError("keys, payloads and times must be columns of the same length")
+    kinds = pa.repeat(pa.scalar(kind), count) if isinstance(kind, str) else kind
+    if len(payloads) != count or len(recorded_at_us) != count or len(kinds) != count:
+        raise ValueError("kinds, keys, payloads and times must be columns of the same length")
     problems = [
         Problem("event-field", f"must be a text of 1 to {MAX_TEXT_FIELD_CHARS} characters", field=f)
-        for f, text in (("stream", stream), ("kind", kind))
-        if not 0 < len(text) <= MAX_TEXT_FIELD_CHARS
+        for f, texts in (("stream", pa.array([stream])), ("kind", kinds))
+        if len(texts) and not _lengths_within(texts, 1, MAX_TEXT_FIELD_CHARS)
     ]
     if count and keys.null_count:
         problems.append(Problem("event-field", "a key is missing", field="idempotency_key"))
-    elif count:
-        lengths = pc.min_max(pc.utf8_length(keys)).as_py()
-        if lengths["min"] < 1 or lengths["max"] > MAX_TEXT_FIELD_CHARS:
-            problems.append(
-                Problem(
-                    "event-field",
-                    f"must be a text of 1 to {MAX_TEXT_FIELD_CHARS} characters",
-                    field="idempotency_key",
-                )
+    elif count and not _lengths_within(keys, 1, MAX_TEXT_FIELD_CHARS):
+        problems.append(
+            Problem(
+                "event-field",
+                f"must be a text of 1 to {MAX_TEXT_FIELD_CHARS} characters",
+                field="idempotency_key",
             )
+        )
     if problems:
         raise InputError(problems)
     if count == 0:
@@ -151,9 +151,10 @@ def leaf_columns(
                 "fingerprint": empty,
             }
         )
-        return LeafColumns(stream, kind, keys, texts)
+        return LeafColumns(stream, kinds, keys, texts)
     table = pa.table(
         {
+            "kind": escaped(kinds),
             "key": escaped(keys),
             "payload": payloads,
             "recorded_at_us": recorded_at_us.cast(pa.int64()),
@@ -173,14 +174,12 @@ def leaf_columns(
     try:
         connection.register("events", table)
         connection.execute("SET VARIABLE corpact_stream = ?", [json_string(stream)])
-        connection.execute("SET VARIABLE corpact_kind = ?", [json_string(kind)])
         connection.execute("SET VARIABLE corpact_format = ?", [json_string(LEAF_FORMAT)])
         result = connection.sql(
             f"""
             WITH t AS (
                 SELECT key, {time_text} AS recorded_at_text,
-                       '"kind":' || getvariable('corpact_kind') || ',"payload":' || payload
-                           || ',' AS fingerprinted
+                       '"kind":"' || kind || '","payload":' || payload || ',' AS fingerprinted
                 FROM events
             ), leaves AS (
                 SELECT recorded_at_text, fingerprinted,
@@ -199,7 +198,14 @@ def leaf_columns(
         ).to_arrow_table()
     finally:
         connection.close()
-    return LeafColumns(stream, kind, keys, result)
+    return LeafColumns(stream, kinds, keys, result)
+
+
+def _lengths_within(texts: pa.Array, least: int, most: int) -> bool:
+    if texts.null_count:
+        return False
+    lengths = pc.min_max(pc.utf8_length(texts)).as_py()
+    return bool(least <= lengths["min"] and lengths["max"] <= most)
 
 
 def escaped(texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

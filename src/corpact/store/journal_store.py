@@ -275,7 +275,7 @@ class JournalStore:
         self, batch: EncodedBatch, guard: Callable[[Sequence[StoredEvent]], None]
     ) -> Appended:
         """`append_counted` for events already encoded by column (`encode_batch`), all of one
-        stream and kind with distinct keys: a bulk import. `guard` sees the stream's stored
+        stream with distinct keys: a bulk import. `guard` sees the stream's stored
         events under the appender lock and raises to refuse the whole batch."""
         if not batch.keys:
             return Appended(0, 0, None)
@@ -315,7 +315,7 @@ class JournalStore:
                 entries = zip(
                     range(size, size + len(fresh)),
                     repeat(fresh.stream),
-                    repeat(fresh.kind),
+                    fresh.kinds,
                     fresh.keys,
                     fresh.fingerprints,
                     fresh.recorded_at_texts,
