@@ -1,14 +1,15 @@
-"""A file of tenders read and checked column by column, for the bulk import.
+"""A file of instructions read and checked column by column, for the bulk import.
 
 The row reader (`parse_instructions_csv_lenient`, then the ledger's rules line by line) spends
 tens of microseconds of Python per line, several times what writing the line to the journal
 costs. Most bulk files are plain (`corpact.csvfiles.columns`) and hold nothing but valid
-tenders. For those, `plain_tenders` applies the same rules to whole columns: each text rule
-once per distinct text of its column, each terms rule once per distinct (terms version,
-series, amount). It answers only "every line is a valid tender, and here they are in the order
+tenders and a few withdrawals. For those, `plain_instructions` applies the same rules to whole
+columns: each text rule once per distinct text of its column, each tender rule once per
+distinct (terms version, series, amount); the withdrawals, with the tenders they name, go
+through the ledger itself. It answers only "every line is valid, and here they are in the order
 the journal takes them", or None; on None the row reader reads the file and alone decides
 what is wrong with it. The columns then become the journal's events without an object per
-line (`tender_events`), byte for byte the events the row path writes
+line (`instruction_events`), byte for byte the events the row path writes
 (tests/tender/test_bulk.py holds both paths to the same journal).
 """
 
@@ -37,11 +38,14 @@ from corpact.tender.instructions import (
     MAX_INSTRUCTION_ID_CHARS,
     REQUIRED_COLUMNS,
     TRUE_WORDS,
+    Instruction,
     InstructionLedger,
+    Tender,
+    Withdrawal,
 )
-from corpact.tender.lifecycle import OfferState
+from corpact.tender.lifecycle import Kind, OfferState
 from corpact.tender.terms import OfferTerms
-from corpact.timeutil import to_epoch_us
+from corpact.timeutil import from_epoch_us, to_epoch_us
 
 UTF8_BOM = b"\xef\xbb\xbf"
 # Columns whose rules run per distinct text and that repeat a few texts; ids, times and
@@ -53,7 +57,7 @@ _AFTER_PLAIN_US = 253402300800000000
 
 
 @dataclass(frozen=True, slots=True)
-class TenderColumns:
+class InstructionColumns:
     """Valid tenders by column, in the order the journal receives them (time, then line):
     `instruction_id`, `received_us` (UTC), `series`, `principal` (the text `str(Decimal)`
     gives), `participant`, `account`, `reference`, `guaranteed_delivery`."""
@@ -64,9 +68,9 @@ class TenderColumns:
         return int(self.table.num_rows)
 
 
-def plain_tenders(
+def plain_instructions(
     data: bytes, state: OfferState, received_before: datetime | None = None
-) -> TenderColumns | None:
+) -> InstructionColumns | None:
     """The file's tenders when the file is plain and every line is a tender the offer takes
     now, else None. `data` are the file's bytes as stored."""
     ledger, terms = state.ledger, state.base_terms
@@ -93,10 +97,11 @@ def plain_tenders(
         table = table.filter(pc.less(table["received_us"], to_epoch_us(received_before)))
     if table.num_rows == 0:
         return None
+    # Sorting is stable: equal times keep their line order, as the row path orders them.
+    table = table.take(pc.sort_indices(table, [("received_us", "ascending")]))
     if not _valid_for_offer(table, state, ledger):
         return None
-    # Sorting is stable: equal times keep their line order, as the row path orders them.
-    return TenderColumns(table.take(pc.sort_indices(table, [("received_us", "ascending")])))
+    return InstructionColumns(table)
 
 
 def _cells(columns: Columns, terms: OfferTerms) -> pa.Table | None:
@@ -109,21 +114,30 @@ def _cells(columns: Columns, terms: OfferTerms) -> pa.Table | None:
         return None
     if pc.count_distinct(ids).as_py() != rows:
         return None  # the same id twice: a retry or a conflict, for the row path to judge
-    tenders = columns.mapped("action", lambda t: t.strip().lower() == "tender", BOOL)
+    actions = columns.mapped("action", lambda t: t.strip().lower(), pa.string())
+    if not _all(pc.is_in(actions, _strings(("tender", "withdraw")))):
+        return None
+    withdrawal = pc.equal(actions, "withdraw")
+    tender = pc.invert(withdrawal)
+    # A withdrawal's series, amount, currency and flag cells are not read (`parse_row`).
     known = columns.mapped("series", lambda t: t.strip() in series_by_id, BOOL)
     flags = columns.mapped("guaranteed_delivery", lambda t: t.strip().lower(), pa.string())
-    if not _all(tenders) or not _all(known) or not _all(pc.is_in(flags, _strings(FLAG_WORDS))):
+    flag_known = pc.is_in(flags, _strings(FLAG_WORDS))
+    if not _all(pc.filter(known, tender)) or not _all(pc.filter(flag_known, tender)):
+        return None
+    targets = columns.stripped("withdraws")
+    if _any(pc.and_(withdrawal, pc.equal(targets, ""))):
         return None
     series = columns.stripped("series")
     currencies = columns.stripped("currency")
     pairs = (
         pa.table({"series": series, "currency": currencies})
+        .filter(tender)
         .group_by(["series", "currency"])
         .aggregate([])
     )
-    for series_id, currency in zip(
-        *(pairs[c].to_pylist() for c in pairs.column_names), strict=True
-    ):
+    pair_columns = (pairs["series"].to_pylist(), pairs["currency"].to_pylist())
+    for series_id, currency in zip(*pair_columns, strict=True):
         if currency and currency.upper() != series_by_id[series_id].currency:
             return None
     zone = terms.time_zone
@@ -141,7 +155,7 @@ def _cells(columns: Columns, terms: OfferTerms) -> pa.Table | None:
         "received_at", STRICT_INSTANT, utc_epoch_us, instant_us, pa.int64()
     )
     principal = columns.mapped("principal", _principal_text, pa.string())
-    if received.null_count or principal.null_count:
+    if received.null_count or pc.filter(principal, tender).null_count:
         return None
     bounds = pc.min_max(received).as_py()
     if bounds["min"] < _FIRST_PLAIN_US or bounds["max"] >= _AFTER_PLAIN_US:
@@ -150,12 +164,14 @@ def _cells(columns: Columns, terms: OfferTerms) -> pa.Table | None:
         {
             "instruction_id": ids,
             "received_us": received,
+            "withdrawal": withdrawal,
             "series": series,
             "principal": principal,
             "participant": columns.stripped("participant"),
             "account": columns.stripped("account"),
             "reference": columns.stripped("reference"),
             "guaranteed_delivery": pc.is_in(flags, _strings(TRUE_WORDS)),
+            "withdraws": targets,
         }
     )
 
@@ -170,9 +186,8 @@ def _principal_text(text: str) -> str | None:
 
 
 def _valid_for_offer(table: pa.Table, state: OfferState, ledger: InstructionLedger) -> bool:
-    """The ledger's and the lifecycle's rules (`OfferState.offer_instruction`) for every row:
-    True only when none of them refuses a row. Amounts only grow a series' total, so checking
-    the file's final totals against every version that applies covers every running total."""
+    """The ledger's and the lifecycle's rules (`OfferState.offer_instruction`) for every row
+    (in journal order): True only when none of them refuses a row."""
     received = table["received_us"]
     last = state.last_milestone_at
     if last is not None and pc.min(received).as_py() < to_epoch_us(last):
@@ -180,6 +195,18 @@ def _valid_for_offer(table: pa.Table, state: OfferState, ledger: InstructionLedg
     taken = list(ledger.tenders) + list(ledger.withdrawals)
     if taken and _any(pc.is_in(table["instruction_id"], _strings(taken))):
         return False  # already received: a retry or a conflict, for the row path to judge
+    withdrawal = table["withdrawal"]
+    tenders = table.filter(pc.invert(withdrawal))
+    if not _valid_tenders(tenders, ledger):
+        return False
+    return not _any(withdrawal) or _valid_withdrawals(table, ledger)
+
+
+def _valid_tenders(table: pa.Table, ledger: InstructionLedger) -> bool:
+    """The tender rules, per distinct (terms version, series, amount). Withdrawals only take
+    from a series' total and tenders only add, so the file's tenders checked by their final
+    total against every terms version they fall in cover every running total."""
+    received = table["received_us"]
     starts, versions = ledger.terms_versions()
     # bisect_right(starts, t): how many versions have started by t.
     version = pa.repeat(pa.scalar(0, pa.int64()), table.num_rows)
@@ -216,44 +243,88 @@ def _valid_for_offer(table: pa.Table, state: OfferState, ledger: InstructionLedg
     return True
 
 
-def tender_events(offer_id: str, tenders: pa.Table) -> tuple[pa.Array, pa.Array]:
-    """Each tender's journal key and its payload's canonical JSON: the text
-    `Tender.payload_and_text` writes, column by column."""
+def _valid_withdrawals(table: pa.Table, ledger: InstructionLedger) -> bool:
+    """The withdrawal rules, run by the ledger itself on a copy that takes, in journal order,
+    only the withdrawals and the file's tenders they name: those are all a withdrawal's rules
+    read (its target, whether that was withdrawn, and the terms in force)."""
+    withdrawal = table["withdrawal"]
+    named = pc.is_in(table["instruction_id"], value_set=pc.filter(table["withdraws"], withdrawal))
+    trial = ledger.copy()
+    for row in table.filter(pc.or_(withdrawal, named)).to_pylist():
+        received_at = from_epoch_us(row["received_us"])
+        instruction: Instruction
+        if row["withdrawal"]:
+            instruction = Withdrawal(
+                row["instruction_id"], received_at, row["withdraws"],
+                row["participant"], row["reference"],
+            )  # fmt: skip
+        else:
+            instruction = Tender(
+                row["instruction_id"], received_at, row["series"], Decimal(row["principal"]),
+                row["participant"], row["account"], row["reference"],
+                row["guaranteed_delivery"],
+            )  # fmt: skip
+        if trial.offer(instruction):
+            return False
+    return True
+
+
+def instruction_events(offer_id: str, rows: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Each instruction's journal kind and key, and its payload's canonical JSON: the text
+    `Tender.payload_and_text` writes, or a withdrawal's `payload()` as `canonical_json`
+    writes it, column by column."""
     table = pa.table(
         {
-            "id": tenders["instruction_id"],
-            "id_text": escaped(tenders["instruction_id"]),
-            "received_us": tenders["received_us"],
-            "series": escaped(tenders["series"]),
-            "principal": tenders["principal"],
-            "participant": escaped(tenders["participant"]),
-            "account": escaped(tenders["account"]),
-            "reference": escaped(tenders["reference"]),
-            "guaranteed": tenders["guaranteed_delivery"],
+            "id": rows["instruction_id"],
+            "id_text": escaped(rows["instruction_id"]),
+            "received_us": rows["received_us"],
+            "withdrawal": rows["withdrawal"],
+            "series": escaped(rows["series"]),
+            "principal": rows["principal"],
+            "participant": escaped(rows["participant"]),
+            "account": escaped(rows["account"]),
+            "reference": escaped(rows["reference"]),
+            "guaranteed": rows["guaranteed_delivery"],
+            "withdraws": escaped(rows["withdraws"]),
         }
     )
     connection = duckdb.connect(config={"threads": 1})  # see `leaf_columns`
     try:
-        connection.register("tenders", table)
+        connection.register("instructions", table)
         connection.execute("SET VARIABLE corpact_key_prefix = ?", [f"{offer_id}:instruction:"])
+        connection.execute("SET VARIABLE corpact_tender = ?", [str(Kind.INSTRUCTION)])
+        connection.execute("SET VARIABLE corpact_withdrawal = ?", [str(Kind.WITHDRAWAL)])
         result = connection.sql(
             """
+            WITH t AS (
+                SELECT *, strftime(make_timestamp(received_us), '%Y-%m-%dT%H:%M:%S')
+                          || CASE WHEN received_us % 1000000 = 0 THEN ''
+                                  ELSE strftime(make_timestamp(received_us), '.%f') END
+                          || '+00:00' AS received_at
+                FROM instructions
+            )
             SELECT getvariable('corpact_key_prefix') || id AS key,
-                   '{"account":"' || account || '","action":"tender","guaranteed_delivery":'
-                   || CASE WHEN guaranteed THEN 'true' ELSE 'false' END
-                   || ',"instruction_id":"' || id_text || '","participant":"' || participant
-                   || '","principal":"' || principal || '","received_at":"'
-                   || strftime(make_timestamp(received_us), '%Y-%m-%dT%H:%M:%S')
-                   || CASE WHEN received_us % 1000000 = 0 THEN ''
-                           ELSE strftime(make_timestamp(received_us), '.%f') END
-                   || '+00:00","reference":"' || reference || '","series":"' || series
-                   || '"}' AS payload
-            FROM tenders
+                   CASE WHEN withdrawal THEN getvariable('corpact_withdrawal')
+                        ELSE getvariable('corpact_tender') END AS kind,
+                   CASE WHEN withdrawal THEN
+                       '{"action":"withdraw","instruction_id":"' || id_text
+                       || '","participant":"' || participant || '","received_at":"'
+                       || received_at || '","reference":"' || reference || '","withdraws":"'
+                       || withdraws || '"}'
+                   ELSE
+                       '{"account":"' || account || '","action":"tender","guaranteed_delivery":'
+                       || CASE WHEN guaranteed THEN 'true' ELSE 'false' END
+                       || ',"instruction_id":"' || id_text || '","participant":"' || participant
+                       || '","principal":"' || principal || '","received_at":"' || received_at
+                       || '","reference":"' || reference || '","series":"' || series || '"}'
+                   END AS payload
+            FROM t
             """
         ).to_arrow_table()
     finally:
         connection.close()
-    return result["key"].combine_chunks(), result["payload"].combine_chunks()
+    kinds, keys, payloads = (result[c].combine_chunks() for c in ("kind", "key", "payload"))
+    return kinds, keys, payloads
 
 
 def _all(values: pa.Array | pa.ChunkedArray) -> bool:

@@ -29,7 +29,7 @@ from corpact.journal.batch import LeafColumns, leaf_columns
 from corpact.journal.events import Guard, JsonValue, NewEvent, Receipt, StoredEvent
 from corpact.store import JournalStore
 from corpact.store.journal_store import Appended
-from corpact.tender.bulk import TenderColumns, plain_tenders, tender_events
+from corpact.tender.bulk import InstructionColumns, instruction_events, plain_instructions
 from corpact.tender.instructions import Instruction, Tender, parse_instructions_csv_lenient
 from corpact.tender.lifecycle import Kind, OfferState, fold, stream_of
 from corpact.tender.payments import PaymentLine, PaymentRun, payment_run
@@ -205,7 +205,8 @@ class OfferDesk:
         when the import ends, by returning or by raising, unless it was off before; imports in
         several threads or nested (say, from `progress`) restore it when the last one ends.
 
-        A plain file of valid tenders is read and checked by column (`bulk.plain_tenders`);
+        A plain file of valid instructions is read and checked by column
+        (`bulk.plain_instructions`);
         `columnar=False` reads every file line by line, as any other file is read. Both write
         the same events."""
         with _cyclic_gc_paused():
@@ -230,7 +231,7 @@ class OfferDesk:
             raise InputError.single(
                 "file-readable", f"cannot read file: {err.strerror}", source=str(path)
             ) from None
-        by_column = plain_tenders(data, state, received_before) if columnar else None
+        by_column = plain_instructions(data, state, received_before) if columnar else None
         if by_column is None:
             text = _decoded(data, path)
             return self._import_rows(offer_id, text, path, progress, chunk, received_before)
@@ -299,7 +300,7 @@ class OfferDesk:
     def _import_columns(
         self,
         offer_id: str,
-        tenders: TenderColumns,
+        tenders: InstructionColumns,
         events: Sequence[StoredEvent],
         progress: Callable[[int], None] | None,
         chunk: int,
@@ -325,8 +326,8 @@ class OfferDesk:
         blocks = [tenders.table.slice(first, size if first else chunk) for first in starts]
 
         def leaves(rows: pa.Table) -> LeafColumns:
-            keys, payloads = tender_events(offer_id, rows)
-            return leaf_columns(stream, Kind.INSTRUCTION, keys, payloads, rows["received_us"])
+            kinds, keys, payloads = instruction_events(offer_id, rows)
+            return leaf_columns(stream, kinds, keys, payloads, rows["received_us"])
 
         with ThreadPoolExecutor(1) as pool:
             upcoming = [pool.submit(leaves, block) for block in blocks[:1]]
