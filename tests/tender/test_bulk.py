@@ -30,7 +30,13 @@ from corpact.tender.lifecycle import OfferState, stream_of
 from corpact.tender.render import results_json
 from tests.cli_helpers import run_cli
 from tests.tender.builders import NEW_YORK
-from tests.tender.test_live_offer import BEFORE_SUPPLEMENT, ETD, counting_checks, tender
+from tests.tender.test_live_offer import (
+    BEFORE_SUPPLEMENT,
+    ETD,
+    KILL_SCRIPT,
+    counting_checks,
+    tender,
+)
 
 FOLDER = examples_root() / "level3-2004"
 OFFER_ID = "level3-2004"
@@ -321,18 +327,6 @@ def test_a_crash_mid_import_by_column_then_a_resume_equals_a_clean_import(
         reference.import_csv(OFFER_ID, path, received_before=BEFORE_SUPPLEMENT)
         assert store.root() == clean.root()
         assert store.audit().ok
-
-
-KILL_SCRIPT = """
-import sys
-from pathlib import Path
-from corpact.store import FaultPlan, JournalStore
-from corpact.tender.desk import OfferDesk
-url, path = sys.argv[1], Path(sys.argv[2])
-plan = FaultPlan(crash_at="entries_written", after_n=4, kill=True)
-with JournalStore.open(url, faults=plan) as store:
-    OfferDesk(store).import_csv("level3-2004", path, chunk=25)
-"""
 
 
 def test_sigkill_in_the_middle_of_an_import_by_column(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def re2_escape(text: str) -> str:
 
 
 def _re2_class(characters: str) -> str:
-    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in characters) + "]"
+    return "[" + re2_escape(characters) + "]"
 
 
 _SPACE_CLASS = _re2_class(PYTHON_WHITESPACE)

@@ -160,8 +160,7 @@ def leaf_columns(
             "recorded_at_us": recorded_at_us.cast(pa.int64()),
         }
     )
-    bounds = pc.min_max(table.column("recorded_at_us")).as_py()
-    plain_times = bounds["min"] >= _FIRST_PLAIN_US and bounds["max"] < _AFTER_PLAIN_US
+    plain_times = four_digit_years(table.column("recorded_at_us"))
     if not plain_times:
         texts = [format_recorded_at(from_epoch_us(us)) for us in recorded_at_us.to_pylist()]
         table = table.append_column("given_text", pa.array(texts, pa.string()))
@@ -199,6 +198,13 @@ def leaf_columns(
     finally:
         connection.close()
     return LeafColumns(stream, kinds, keys, result)
+
+
+def four_digit_years(times_us: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether every time (UTC microseconds) falls in the years 1000 to 9999, where DuckDB's
+    `strftime` writes the year as Python's `isoformat` does."""
+    bounds = pc.min_max(times_us).as_py()
+    return bool(bounds["min"] >= _FIRST_PLAIN_US and bounds["max"] < _AFTER_PLAIN_US)
 
 
 def _lengths_within(texts: pa.Array, least: int, most: int) -> bool:

@@ -31,7 +31,7 @@ from corpact.csvfiles.columns import (
     utc_epoch_us,
 )
 from corpact.csvfiles.text import universal_newlines
-from corpact.journal.batch import escaped
+from corpact.journal.batch import escaped, four_digit_years
 from corpact.tender.instructions import (
     CSV_COLUMNS,
     FLAG_WORDS,
@@ -51,16 +51,14 @@ UTF8_BOM = b"\xef\xbb\xbf"
 # Columns whose rules run per distinct text and that repeat a few texts; ids, times and
 # references are mostly distinct, and are encoded only when a rule needs their texts.
 ENCODED_COLUMNS = frozenset({"action", "series", "currency", "principal", "guaranteed_delivery"})
-# Times DuckDB's %Y writes as `datetime.isoformat` does (four digits): years 1000 to 9999.
-_FIRST_PLAIN_US = -30610224000000000
-_AFTER_PLAIN_US = 253402300800000000
 
 
 @dataclass(frozen=True, slots=True)
 class InstructionColumns:
-    """Valid tenders by column, in the order the journal receives them (time, then line):
-    `instruction_id`, `received_us` (UTC), `series`, `principal` (the text `str(Decimal)`
-    gives), `participant`, `account`, `reference`, `guaranteed_delivery`."""
+    """Valid instructions by column, in the order the journal receives them (time, then line):
+    `instruction_id`, `received_us` (UTC), `withdrawal`, `series`, `principal` (the text
+    `str(Decimal)` gives), `participant`, `account`, `reference`, `guaranteed_delivery`,
+    `withdraws` (a withdrawal's target). A withdrawal's tender cells are kept as read, unused."""
 
     table: pa.Table
 
@@ -71,8 +69,8 @@ class InstructionColumns:
 def plain_instructions(
     data: bytes, state: OfferState, received_before: datetime | None = None
 ) -> InstructionColumns | None:
-    """The file's tenders when the file is plain and every line is a tender the offer takes
-    now, else None. `data` are the file's bytes as stored."""
+    """The file's instructions when the file is plain and the offer takes every line now,
+    else None. `data` are the file's bytes as stored."""
     ledger, terms = state.ledger, state.base_terms
     if ledger is None or terms is None:
         return None
@@ -105,7 +103,8 @@ def plain_instructions(
 
 
 def _cells(columns: Columns, terms: OfferTerms) -> pa.Table | None:
-    """The rows as `_PlainTenders.read` reads them, or None where it would read one as None."""
+    """The rows as `_PlainTenders.read` reads a tender and `parse_row` a withdrawal, or None
+    where either would find something wrong."""
     rows = columns.rows
     series_by_id = terms.series_by_id()
     ids = columns.stripped("instruction_id")
@@ -157,9 +156,8 @@ def _cells(columns: Columns, terms: OfferTerms) -> pa.Table | None:
     principal = columns.mapped("principal", _principal_text, pa.string())
     if received.null_count or pc.filter(principal, tender).null_count:
         return None
-    bounds = pc.min_max(received).as_py()
-    if bounds["min"] < _FIRST_PLAIN_US or bounds["max"] >= _AFTER_PLAIN_US:
-        return None
+    if not four_digit_years(received):
+        return None  # DuckDB writes the payload's times (`instruction_events`)
     return pa.table(
         {
             "instruction_id": ids,
