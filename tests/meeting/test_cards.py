@@ -272,9 +272,9 @@ def test_a_plan_compiled_for_other_votes_gives_the_same_result(
     votes = VoteBook.from_instructions(instructions)
     tabulate(meeting, first[0], VoteBook.from_instructions(first[1]))
     warm = tabulate(meeting, register, votes)
-    with patch.dict(pipeline_module._SQL_CACHE, clear=True):
+    with patch.dict(pipeline_module._PLANS, clear=True):
         cold = tabulate(meeting, register, votes)
-        compiled = set(pipeline_module._SQL_CACHE)
+        compiled = set(pipeline_module._PLANS)
         assert tabulate(meeting, register, votes) == cold
-        assert set(pipeline_module._SQL_CACHE) == compiled  # the same votes again: no compiling
+        assert set(pipeline_module._PLANS) == compiled  # the same votes again: no compiling
     assert warm.to_json_dict() == cold.to_json_dict()

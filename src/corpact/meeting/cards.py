@@ -18,14 +18,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from math import prod
-from typing import Protocol
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from corpact.errors import check
-from corpact.meeting.duckdb_functions import list_extract
+from corpact.meeting.duckdb_functions import integer_variable, integers_variable, list_extract
 from corpact.meeting.model import CHOICE_BUCKET, Meeting
 
 CHOICE_CODES = {choice: code for code, choice in enumerate(CHOICE_BUCKET)}
@@ -82,16 +81,6 @@ def card_layout(meeting: Meeting, items: pa.Table) -> CardLayout:
     return CardLayout(codes, items.num_rows, tuple(frozenset(e) for e in entitled))
 
 
-class Constants(Protocol):
-    """Values computed from the data that an expression uses as constants. The pipeline passes
-    them as session variables, so that the SQL text depends on the meeting only and a compiled
-    plan can be used again for other votes."""
-
-    def integers(self, name: str, values: list[int]) -> ir.ArrayValue: ...
-
-    def integer(self, name: str, value: int) -> ir.IntegerValue: ...
-
-
 def _lookup(values: ir.ArrayValue, index: ir.IntegerValue) -> ir.IntegerValue:
     """`values[index]` from a constant list indexed per row: cheaper than a CASE or a join."""
     return list_extract(values, index + 1)
@@ -103,12 +92,12 @@ def direct_lookup(names: Mapping[str, pa.Table]) -> bool:
     return prod(sizes) <= DIRECT_LOOKUP_LIMIT
 
 
-def with_marks(
-    layout: CardLayout, lines: ir.Table, names: Mapping[str, pa.Table], constants: Constants
-) -> ir.Table:
-    """Each line with `plain` and `nibble` (its mark, already shifted into place in card word
-    `mark_word`; 0 when the line is not plain), looked up from the numbers the vote book gave
-    its proposal, item and choice texts (`names[column]` maps each number back to its text).
+def mark_variables(layout: CardLayout, names: Mapping[str, pa.Table]) -> dict[str, int | list[int]]:
+    """The session variables `with_marks` reads: the data-dependent half of the lookup from
+    the numbers the vote book gave its proposal, item and choice texts (`names[column]` maps
+    each number back to its text) to each line's mark. Kept apart from the expression, so
+    that the SQL depends on the meeting only and a compiled plan can be used again for other
+    votes.
 
     When every combination of those texts fits in a short list (`direct_lookup`), one lookup
     per line does it; otherwise each text is first reduced to its place on the agenda (0 when
@@ -128,52 +117,50 @@ def with_marks(
         code = item_codes.get((proposal, item), 0)
         return (code & ITEM_KEY_MASK) // ITEMS_PER_WORD
 
+    variables: dict[str, int | list[int]] = {}
     texts = [_texts(names, c) for c in ("proposal_id", "item_id", "choice")]
-    numbers = [lines.proposal_no, lines.item_no, lines.choice_no]
     if not direct_lookup(names):
         agenda: list[list[str | None]] = [
             [None, *layout.codes],
             [None, *sorted({i for items in layout.codes.values() for i in items})],
             [None, *CHOICE_CODES],
         ]
-        numbers = [
-            _lookup(
-                constants.integers(
-                    f"corpact_place_{n}", [places.get(t, 0) if t is not None else 0 for t in found]
-                ),
-                number,
-            )
-            for n, (found, number, places) in enumerate(
-                zip(
-                    texts,
-                    numbers,
-                    ({t: n for n, t in enumerate(a) if n} for a in agenda),
-                    strict=True,
-                )
-            )
-        ]
+        for n, (found, known) in enumerate(zip(texts, agenda, strict=True)):
+            places = {t: k for k, t in enumerate(known) if k}
+            variables[f"corpact_place_{n}"] = [
+                places.get(t, 0) if t is not None else 0 for t in found
+            ]
         texts = agenda
     proposals, items, choices = texts
-    pair = numbers[0] * constants.integer("corpact_items", len(items)) + numbers[1]
-    marks = [mark(p, i, c) for p in proposals for i in items for c in choices]
+    variables["corpact_items"] = len(items)
+    variables["corpact_choices"] = len(choices)
+    variables["corpact_marks"] = [mark(p, i, c) for p in proposals for i in items for c in choices]
+    if len(layout.words) > 1:
+        variables["corpact_words"] = [word(p, i) for p in proposals for i in items]
+    return variables
+
+
+def with_marks(layout: CardLayout, lines: ir.Table, direct: bool) -> ir.Table:
+    """Each line with `plain` and `nibble` (its mark, already shifted into place in card word
+    `mark_word`; 0 when the line is not plain), looked up through the session variables of
+    `mark_variables` (`direct` as `direct_lookup` said when they were set)."""
+    numbers = [lines.proposal_no, lines.item_no, lines.choice_no]
+    if not direct:
+        numbers = [
+            _lookup(integers_variable(f"corpact_place_{n}"), number)
+            for n, number in enumerate(numbers)
+        ]
+    pair = numbers[0] * integer_variable("corpact_items") + numbers[1]
     marked = lines.mutate(
         mark=_lookup(
-            constants.integers("corpact_marks", marks),
-            pair * constants.integer("corpact_choices", len(choices)) + numbers[2],
+            integers_variable("corpact_marks"),
+            pair * integer_variable("corpact_choices") + numbers[2],
         ),
-        mark_word=_lookup(
-            constants.integers("corpact_words", [word(p, i) for p in proposals for i in items]),
-            pair,
-        )
+        mark_word=_lookup(integers_variable("corpact_words"), pair)
         if len(layout.words) > 1
         else ibis.literal(0, type="int64"),
     )
-    plain: ir.BooleanValue = (
-        (marked.mark != 0)
-        & marked.line_error.isnull()
-        & marked.shares.isnull()
-        & ~marked.discretionary
-    ).fill_null(False)
+    plain: ir.BooleanValue = ((marked.mark != 0) & marked.whole).fill_null(False)
     marked = marked.mutate(plain=plain)  # a column of its own, so it is computed once
     return marked.mutate(nibble=ibis.ifelse(marked.plain, marked.mark, 0))
 

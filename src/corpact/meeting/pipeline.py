@@ -20,14 +20,14 @@ columns at load (`VoteCodes`) and look text up only for the rows they report:
    type), from which broker non-votes and not-voted shares are derived by subtraction.
 
 Share quantities stay `DECIMAL(38, 6)` end to end; nothing is ever a float. Each stage's SQL is
-compiled once per distinct expression and reused (`_compiled`).
+built and compiled once per meeting and reused (`Pipeline.step`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 from corpact.errors import check
 from corpact.meeting import cards
 from corpact.meeting.cards import CHOICE_CODES
-from corpact.meeting.duckdb_functions import integer_variable, integers_variable
+from corpact.meeting.duckdb_functions import integer_variable
 from corpact.meeting.model import CHOICE_BUCKET, FREQUENCY_CHOICES, Meeting
 from corpact.meeting.reconcile import TieOutcome, classify_ties, reconcile_groups
 from corpact.meeting.register import SHARES_TYPE, Register
@@ -150,29 +150,27 @@ def _dimensions(meeting: Meeting) -> dict[str, pa.Table]:
     }
 
 
-SQL_CACHE_SIZE = 512
-_SQL_CACHE: OrderedDict[Any, str] = OrderedDict()
-_SQL_CACHE_LOCK = threading.Lock()
+PLAN_CACHE_SIZE = 512
+# (plan key, step, variant) -> (SQL, schema of its result). See `Pipeline.step`.
+_PLANS: OrderedDict[Hashable, tuple[str, ibis.Schema]] = OrderedDict()
+_PLANS_LOCK = threading.Lock()
 
 
-def _compiled(expr: ir.Expr) -> str:
-    """The DuckDB SQL of `expr`, compiled once per distinct expression. Inputs have fixed names
-    and data-dependent constants are session variables, so the expression (and its SQL) of each
-    stage depends only on the meeting: tabulating the same meeting again, as votes come in,
-    reuses every statement. The key is the expression itself (Ibis expressions compare by
-    structure), so two different expressions can never share SQL."""
-    key = expr.op()
-    with _SQL_CACHE_LOCK:
-        sql = _SQL_CACHE.get(key)
-        if sql is not None:
-            _SQL_CACHE.move_to_end(key)
-            return sql
-    sql = str(ibis.to_sql(expr, dialect="duckdb"))
-    with _SQL_CACHE_LOCK:
-        _SQL_CACHE[key] = sql
-        while len(_SQL_CACHE) > SQL_CACHE_SIZE:
-            _SQL_CACHE.popitem(last=False)
-    return sql
+def _planned(key: Hashable, build: Callable[[], ir.Table]) -> tuple[str, ibis.Schema]:
+    """The SQL and result schema of the expression `build` gives, built and compiled once per
+    key (building the expressions of a tabulation costs about half a second of Python)."""
+    with _PLANS_LOCK:
+        plan = _PLANS.get(key)
+        if plan is not None:
+            _PLANS.move_to_end(key)
+            return plan
+    expr = build()
+    plan = (str(ibis.to_sql(expr, dialect="duckdb")), expr.schema())
+    with _PLANS_LOCK:
+        _PLANS[key] = plan
+        while len(_PLANS) > PLAN_CACHE_SIZE:
+            _PLANS.popitem(last=False)
+    return plan
 
 
 class Pipeline:
@@ -184,13 +182,17 @@ class Pipeline:
 
     def __init__(self, meeting: Meeting, register: Register, votes: VoteBook) -> None:
         self.meeting = meeting
+        self.register = register
         self.con = duckdb.connect()
+        self.inputs: list[tuple[str, str]] = []
+        self.schemas: dict[str, ibis.Schema] = {}
         dims = _dimensions(meeting)
         self.dims = {name: self.input(f"dim_{name}", table) for name, table in dims.items()}
         self.layout = cards.card_layout(meeting, dims["items"])
         line_table = votes.table
         for name in votes.codes.lines.column_names:
             line_table = line_table.append_column(name, votes.codes.lines.column(name))
+        line_table = line_table.append_column("whole", _whole_position_marks(votes.table))
         self.line_table = line_table
         self.lines = self.input("lines", line_table)
         self.codes = votes.codes
@@ -203,32 +205,64 @@ class Pipeline:
             "pos_id", pa.chunked_array([counting(register.table.num_rows)])
         ).append_column("class_key", class_keys.cast(pa.int64()))
         self.positions = self.input("positions", numbered)
+        self.direct_lookup = cards.direct_lookup(votes.codes.names)
+        self.errors_seen = votes.codes.lines.column("header_error_no").null_count < len(
+            votes.codes.lines
+        )
+        variables = cards.mark_variables(self.layout, votes.codes.names)
+        for name, size in zip(("voter", "channel", "class"), votes.codes.header_sizes, strict=True):
+            variables[f"corpact_{name}_numbers"] = size
+        for name, value in variables.items():
+            kind = "BIGINT[]" if isinstance(value, list) else "BIGINT"
+            self.con.execute(f"SET VARIABLE {name} = {value!r}::{kind}")
+        # Everything an expression of a stage depends on besides the data, which reaches it
+        # only through its named inputs and the session variables above.
+        self.plan_key = (
+            meeting,
+            tuple(self.inputs),
+            self.direct_lookup,
+            self.errors_seen,
+        )
 
     def input(self, name: str, table: pa.Table) -> ir.Table:
         """`table` under a fixed name, so that the SQL of every stage reads the same whatever
-        the data (see `_compiled`)."""
+        the data (see `step`)."""
         self.con.register(name, table)
+        self.inputs.append((name, str(table.schema)))
         return ibis.table(ibis.Schema.from_pyarrow(table.schema), name=name)
 
-    def integers(self, name: str, values: list[int]) -> ir.ArrayValue:
-        self.con.execute(f"SET VARIABLE {name} = {[int(v) for v in values]!r}::BIGINT[]")
-        return integers_variable(name)
+    def step(self, step: str, build: Callable[[], ir.Table], *variant: Hashable) -> str:
+        """The SQL of one step of this tabulation. Inputs have fixed names and data-dependent
+        constants are session variables, so a step's expression depends only on the meeting,
+        the input types, `variant` (what else the caller chose it by) and the plan key's
+        flags: tabulating the same meeting again, as votes come in, builds no expression."""
+        sql, schema = _planned((self.plan_key, step, variant), build)
+        self.schemas[step] = schema
+        return sql
 
-    def integer(self, name: str, value: int) -> ir.IntegerValue:
-        self.con.execute(f"SET VARIABLE {name} = {int(value)}::BIGINT")
-        return integer_variable(name)
+    def materialize(self, name: str, build: Callable[[], ir.Table], *variant: Hashable) -> ir.Table:
+        self.con.execute(f'CREATE TEMP TABLE "{name}" AS {self.step(name, build, *variant)}')
+        return ibis.table(self.schemas[name], name=name)
 
-    def materialize(self, name: str, expr: ir.Table) -> ir.Table:
-        self.con.execute(f'CREATE TEMP TABLE "{name}" AS {_compiled(expr)}')
-        return ibis.table(expr.schema(), name=name)
-
-    def fetch_arrow(self, expr: ir.Table) -> pa.Table:
-        table: pa.Table = self.con.sql(_compiled(expr)).to_arrow_table()
+    def fetch_arrow(self, step: str, build: Callable[[], ir.Table], *variant: Hashable) -> pa.Table:
+        table: pa.Table = self.con.sql(self.step(step, build, *variant)).to_arrow_table()
         return table
 
-    def fetch(self, expr: ir.Table) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.fetch_arrow(expr).to_pylist()
+    def fetch(
+        self, step: str, build: Callable[[], ir.Table], *variant: Hashable
+    ) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.fetch_arrow(step, build, *variant).to_pylist()
         return rows
+
+    def count(self, step: str, build: Callable[[], ir.Table], *variant: Hashable) -> int:
+        """The number of rows of a (usually empty) relation."""
+
+        def counted() -> ir.Table:
+            t = build()
+            return t.aggregate(n=t.count())
+
+        found: int = self.fetch(step, counted, *variant)[0]["n"]
+        return found
 
     def voter_positions(self) -> ir.Table:
         """Record-date positions keyed by the number of their holder among the voters, and of
@@ -236,57 +270,47 @@ class Pipeline:
         pos, voters, classes = self.positions, self.names["voter"], self.names["class_id"]
         vp = pos.join(voters, pos.holder_id == voters.voter)
         vp = vp.left_join(classes, vp.class_id == classes.class_id)
-        return self.materialize(
-            "voter_positions",
-            vp.select(
-                "pos_id",
-                "voter_no",
-                "class_key",
-                "holder_type",
-                pos_class=vp.class_id,
-                pos_shares=vp.shares,
-                pos_class_no=vp.class_no,
-            ),
+        return vp.select(
+            "pos_id",
+            "voter_no",
+            "class_key",
+            "holder_type",
+            pos_class=vp.class_id,
+            pos_shares=vp.shares,
+            pos_class_no=vp.class_no,
         )
 
-    def headers(self, vpos: ir.Table) -> ir.Table:
+    def headers(self) -> ir.Table:
         """One row per instruction number; a line that disagrees with another line of its
         instruction on voter, channel, class (a NULL counts as a value) or time makes the
-        instruction inconsistent."""
-        lines = cards.with_marks(self.layout, self.lines, self.codes.names, self)
-        errors_seen = self.codes.lines.column("header_error_no").null_count < len(self.codes.lines)
+        instruction inconsistent. `reason` is a rejection found in the lines alone; whether
+        the voter holds a position, and whether the instruction came in time, are settled
+        with its claims (`claims`)."""
+        lines = cards.with_marks(self.layout, self.lines, self.direct_lookup)
         h = lines.group_by("ins_no").aggregate(
             at=lines.executed_us.max(),
             at_min=lines.executed_us.min(),
             header_key=lines.header_key.max(),
             header_key_min=lines.header_key.min(),
             # Most files have no header errors at all; then the aggregate is not needed.
-            header_error_no=lines.header_error_no.max() if errors_seen else ibis.null("int32"),
+            header_error_no=lines.header_error_no.max() if self.errors_seen else ibis.null("int32"),
             **cards.line_aggregates(self.layout, lines),
         )
-        h = h.mutate(**_decode_header_key(self, h.header_key), **cards.line_counts(h))
+        h = h.mutate(**_decode_header_key(h.header_key), **cards.line_counts(h))
         channels = self.names["channel"]
         errors = self.names["header_error"]
         classes = self.names["class_id"].select(k_class_no="class_no", cls="class_id")
-        # Unique without a DISTINCT: the register holds one row per (holder, class).
-        held = vpos.filter(vpos.pos_class_no.notnull()).select(
-            held_voter_no="voter_no", held_class_no="pos_class_no"
-        )
         cut = self.dims["cutoffs"]
         h = h.left_join(channels, h.channel_no == channels.channel_no).drop("channel_no_right")
         h = h.left_join(classes, h.class_no == classes.k_class_no)
         h = h.left_join(errors, h.header_error_no == errors.header_error_no).drop(
             "header_error_no_right"
         )
-        h = h.left_join(held, [h.voter_no == held.held_voter_no, h.class_no == held.held_class_no])
         h = h.left_join(cut, h.channel == cut.d_channel)
         inconsistent = (h.header_key != h.header_key_min) | (h.at != h.at_min)
         reason = ibis.cases(
             (h.header_error.notnull(), h.header_error),
             (inconsistent, "inconsistent_instruction"),
-            (~h.voter_no.isin(vpos.voter_no).fill_null(False), "unknown_voter"),
-            ((h.cls != "") & h.held_voter_no.isnull(), "no_position_in_class"),
-            (h.at > h.d_cutoff_us, "after_polls_closed"),
             else_=ibis.null(str),
         )
         return h.select(
@@ -299,8 +323,62 @@ class Pipeline:
             "n_lines",
             "plain_lines",
             *self.layout.words,
+            late=(h.at > h.d_cutoff_us).fill_null(False),
             reason=reason,
         )
+
+    def claims(self, headers: ir.Table, vpos: ir.Table) -> ir.Table:
+        """Each instruction not rejected by its lines, with every record-date position it
+        covers (all the voter's positions, or the one of the class it names); one row with
+        no position when it covers none, so that one join settles both who may vote and
+        what each vote covers."""
+        valid = headers.filter(headers.reason.isnull())
+        cand = valid.left_join(
+            vpos,
+            [
+                valid.voter_no == vpos.voter_no,
+                (valid.cls == "") | (valid.class_no == vpos.pos_class_no),
+            ],
+        )
+        rank = ibis.ifelse(cand.channel == "in_person", IN_PERSON_RANK, 0) + cand.at
+        return cand.select(
+            "ins_no",
+            "channel",
+            "n_lines",
+            "plain_lines",
+            *self.layout.words,
+            "pos_id",
+            "class_key",
+            "pos_class",
+            "pos_shares",
+            "holder_type",
+            "late",
+            "cls",
+            voter_no=cand.voter_no,
+            rank=rank,
+        )
+
+    def rejected(self, headers: ir.Table, claims: ir.Table, vpos: ir.Table) -> ir.Table:
+        """Rejected instructions and why, in this order of precedence: a header error, lines
+        that disagree, a voter with no position, none in the class named, too late."""
+        by_lines = headers.filter(headers.reason.notnull()).select(
+            "ins_no", "voter_no", "cls", "reason"
+        )
+        uncovered = claims.filter(claims.pos_id.isnull())
+        holder = uncovered.voter_no.isin(vpos.voter_no).fill_null(False)
+        by_position = uncovered.select(
+            "ins_no",
+            "voter_no",
+            "cls",
+            reason=ibis.ifelse(
+                holder & (uncovered.cls != ""), "no_position_in_class", "unknown_voter"
+            ),
+        )
+        late = claims.filter(claims.pos_id.notnull() & claims.late)
+        by_time = late.select(
+            "ins_no", "voter_no", "cls", reason=ibis.literal("after_polls_closed")
+        )
+        return by_lines.union(by_position).union(by_time.distinct())
 
     def named(self, t: ir.Table, *columns: str) -> ir.Table:
         """`t` with the text of the given coded columns (`instruction_id`, `voter`)."""
@@ -310,32 +388,10 @@ class Pipeline:
             t = t.left_join(names, t[code] == names[code]).drop(f"{code}_right")
         return t
 
-    def candidates(self, headers: ir.Table, vpos: ir.Table) -> ir.Table:
-        valid = headers.filter(headers.reason.isnull())
-        cand = valid.join(
-            vpos,
-            [
-                valid.voter_no == vpos.voter_no,
-                (valid.cls == "") | (valid.class_no == vpos.pos_class_no),
-            ],
-        )
-        rank = ibis.ifelse(cand.channel == "in_person", IN_PERSON_RANK, 0) + cand.at
-        cand = self.materialize(
-            "claims",
-            cand.select(
-                "ins_no",
-                "channel",
-                "n_lines",
-                "plain_lines",
-                *self.layout.words,
-                "pos_id",
-                "class_key",
-                "pos_class",
-                "pos_shares",
-                "holder_type",
-                rank=rank,
-            ),
-        )
+    def candidates(self, claims: ir.Table) -> ir.Table:
+        """The claims that count, each marked whether it ranks first for its position: the
+        in-person ballot outranks every proxy, then the latest execution time wins."""
+        cand = claims.filter(claims.pos_id.notnull() & ~claims.late).drop("late", "cls", "voter_no")
         best = cand.group_by(b_pos_id="pos_id").aggregate(best=cand.rank.max(), claims=cand.count())
         cand = cand.join(best, cand.pos_id == best.b_pos_id).drop("b_pos_id")
         # Only a position claimed more than once can have a tie at the top: count those few.
@@ -411,19 +467,25 @@ class Pipeline:
 
     def exception_lines(self, effective: ir.Table) -> ir.Table:
         """The lines of the effective instructions that are not cards."""
-        ids = effective.filter(~effective.card).select("ins_no").distinct()
-        numbers = self.fetch_arrow(ids).column("ins_no")
+
+        def ids() -> ir.Table:
+            return effective.filter(~effective.card).select("ins_no").distinct()
+
+        numbers = self.fetch_arrow("exception_instructions", ids).column("ins_no")
         return self.input("exception_lines", self.lines_of(numbers, EXCEPTION_LINE_COLUMNS))
 
-    def card_totals(self, effective: ir.Table) -> ir.Table:
-        """Per (item, class) by bucket, the votes of the positions counted as cards."""
+    def card_groups(self, effective: ir.Table) -> ir.Table:
+        """The positions counted as cards, grouped by class and card."""
         plain = effective.filter(effective.card)
         if not self.layout.words:
             plain = plain.filter(ibis.literal(False))
-        grouped = plain.group_by(["class_key", *self.layout.words]).aggregate(
+        return plain.group_by(["class_key", *self.layout.words]).aggregate(
             shares=plain.pos_shares.sum(), positions=plain.count()
         )
-        marks = cards.unpack(self.layout, self.materialize("cards", grouped))
+
+    def card_totals(self, card_groups: ir.Table) -> ir.Table:
+        """Per (item, class) by bucket, the votes of the positions counted as cards."""
+        marks = cards.unpack(self.layout, card_groups)
         d = self.dims
         names, classes, buckets = d["item_names"], d["class_names"], d["choice_buckets"]
         marks = (
@@ -494,11 +556,23 @@ class Pipeline:
         )
 
 
-def _decode_header_key(p: Pipeline, key: ir.IntegerValue) -> dict[str, ir.IntegerValue]:
-    """Voter, channel and class numbers back from `VoteCodes.header_key`."""
+def _whole_position_marks(lines: pa.Table) -> pa.ChunkedArray:
+    """Per line, whether it marks the whole position with no error, no quantity and no
+    discretion (NULL counts as no): the per-line half of `cards.with_marks`'s `plain`. Taken
+    from the columns' validity bitmaps here, so that the 10,000,000-line scan of the
+    headers stage reads one boolean instead of converting a text and a decimal column."""
+    whole = pc.and_kleene(
+        pc.and_kleene(pc.is_null(lines.column("line_error")), pc.is_null(lines.column("shares"))),
+        pc.invert(lines.column("discretionary")),
+    )
+    return pc.fill_null(whole, False)
+
+
+def _decode_header_key(key: ir.IntegerValue) -> dict[str, ir.IntegerValue]:
+    """Voter, channel and class numbers back from `VoteCodes.header_key` (the sizes are the
+    session variables `Pipeline` sets)."""
     voters, channels, classes = (
-        p.integer(f"corpact_{name}_numbers", size)
-        for name, size in zip(("voter", "channel", "class"), p.codes.header_sizes, strict=True)
+        integer_variable(f"corpact_{name}_numbers") for name in ("voter", "channel", "class")
     )
     return {
         "voter_no": (key // (channels * classes)).nullif(voters - 1).cast("int32"),
@@ -517,34 +591,47 @@ def run_stages(meeting: Meeting, register: Register, votes: VoteBook) -> Stage:
 
 
 def _run(p: Pipeline) -> Stage:
-    vpos = p.voter_positions()
-    headers = p.materialize("headers", p.headers(vpos))
-    rejected = p.named(headers.filter(headers.reason.notnull()), "instruction_id", "voter")
+    vpos = p.materialize("voter_positions", p.voter_positions)
+    headers = p.materialize("headers", p.headers)
+    claims = p.materialize("claims", lambda: p.claims(headers, vpos))
+
+    def rejected() -> ir.Table:
+        found = p.named(p.rejected(headers, claims, vpos), "instruction_id", "voter")
+        return found.select("ins_no", "instruction_id", "voter", "cls", "reason")
+
     rejected_instructions = _with_first_lines(
-        p,
-        _named_by_lines(
-            p, p.fetch(rejected.select("ins_no", "instruction_id", "voter", "cls", "reason"))
-        ),
+        p, _named_by_lines(p, p.fetch("rejected_instructions", rejected))
     )
-    cand = p.materialize("candidates", p.candidates(headers, vpos))
-    tied = cand.filter(cand.is_top & (cand.n_top > 1)).select("ins_no", "pos_id", "pos_class")
-    tie_rows: list[dict[str, Any]] = []
-    if p.fetch(tied.aggregate(n=tied.count()))[0]["n"]:  # rare: name them only when present
+    cand = p.materialize("candidates", lambda: p.candidates(claims))
+
+    def tied() -> ir.Table:
+        return cand.filter(cand.is_top & (cand.n_top > 1)).select("ins_no", "pos_id", "pos_class")
+
+    def named_ties() -> ir.Table:
         holders = p.positions.select("pos_id", voter="holder_id")
-        tie_rows = _with_first_lines(
-            p, p.fetch(p.named(tied.join(holders, "pos_id"), "instruction_id"))
-        )
+        return p.named(tied().join(holders, "pos_id"), "instruction_id")
+
+    tie_rows: list[dict[str, Any]] = []
+    if p.count("ties", tied):  # rare: name them only when present
+        tie_rows = _with_first_lines(p, p.fetch("named_ties", named_ties))
     tie_lines: list[dict[str, Any]] = []
     if tie_rows:
         numbers = pa.array(sorted({r["ins_no"] for r in tie_rows}), pa.int32())
         tie_lines = p.lines_of(numbers).to_pylist()
     ties = classify_ties(tie_rows, tie_lines)
-    effective, lost = _effective(p, cand, ties, tie_rows)
-    revoked = p.fetch_arrow(_revocations(p, lost, effective))
-    exceptions = p.line_view(p.exception_lines(effective), effective.filter(~effective.card))
-    exceptions = p.materialize("exceptions", exceptions)
-    rejected_lines = p.fetch(
-        exceptions.filter(exceptions.reason.notnull()).select(
+    winners = _tie_winners(p, ties, tie_rows)
+    effective = p.materialize(
+        "effective", lambda: _effective(p, cand, winners)[0], winners is not None
+    )
+    revoked = _revocations(p, lambda: _effective(p, cand, winners)[1], effective, winners)
+    exception_lines = p.exception_lines(effective)
+    exceptions = p.materialize(
+        "exceptions",
+        lambda: p.line_view(exception_lines, effective.filter(~effective.card)),
+    )
+
+    def rejected_lines() -> ir.Table:
+        return exceptions.filter(exceptions.reason.notnull()).select(
             "line_no",
             "instruction_id",
             "voter",
@@ -555,12 +642,13 @@ def _run(p: Pipeline) -> Stage:
             "shares",
             "reason",
         )
-    )
+
+    line_rejections = p.fetch("rejected_lines", rejected_lines)
     final, fixed_rejections, adjustments = _reconciled_groups(p, exceptions)
     totals = _totals(p, final, effective)
     return Stage(
         rejected_instructions=rejected_instructions,
-        rejected_lines=rejected_lines + fixed_rejections,
+        rejected_lines=line_rejections + fixed_rejections,
         ties=ties,
         revoked=revoked,
         adjustments=adjustments,
@@ -602,29 +690,33 @@ def _named_by_lines(p: Pipeline, rejected: list[dict[str, Any]]) -> list[dict[st
     return rejected
 
 
-def _effective(
-    p: Pipeline, cand: ir.Table, ties: TieOutcome, tie_rows: list[dict[str, Any]]
-) -> tuple[ir.Table, ir.Table]:
+def _tie_winners(p: Pipeline, ties: TieOutcome, tie_rows: list[dict[str, Any]]) -> ir.Table | None:
+    """The instructions kept from same-time ties (`reconcile`), as an input; None if none."""
+    if not ties.winners:
+        return None
+    numbers = {
+        (r["instruction_id"], r["voter"], r["pos_class"]): (r["ins_no"], r["pos_id"])
+        for r in tie_rows
+    }
+    picked = [numbers[(w["instruction_id"], w["voter"], w["pos_class"])] for w in ties.winners]
+    return p.input(
+        "tie_winners",
+        pa.table(
+            {
+                "w_ins_no": pa.array([i for i, _ in picked], pa.int32()),
+                "w_pos_id": pa.array([q for _, q in picked], pa.int64()),
+            }
+        ),
+    )
+
+
+def _effective(p: Pipeline, cand: ir.Table, keep: ir.Table | None) -> tuple[ir.Table, ir.Table]:
     """The one counted instruction per position, and the candidates that lost."""
     top = cand.is_top
     effective = cand.filter(top & (cand.n_top == 1))
     tied = cand.filter(top & (cand.n_top > 1))
     lost = cand.filter(~top)
-    if ties.winners:
-        numbers = {
-            (r["instruction_id"], r["voter"], r["pos_class"]): (r["ins_no"], r["pos_id"])
-            for r in tie_rows
-        }
-        picked = [numbers[(w["instruction_id"], w["voter"], w["pos_class"])] for w in ties.winners]
-        keep = p.input(
-            "tie_winners",
-            pa.table(
-                {
-                    "w_ins_no": pa.array([i for i, _ in picked], pa.int32()),
-                    "w_pos_id": pa.array([q for _, q in picked], pa.int64()),
-                }
-            ),
-        )
+    if keep is not None:
         matched = [tied.ins_no == keep.w_ins_no, tied.pos_id == keep.w_pos_id]
         effective = effective.union(tied.semi_join(keep, matched))
         lost = lost.union(tied.anti_join(keep, matched))
@@ -641,21 +733,23 @@ def _effective(
         *p.layout.words,
         card=cards.counts_as_card(p.layout, effective),
     )
-    return p.materialize("effective", effective), lost
+    return effective, lost
 
 
 def _reconciled_groups(
     p: Pipeline, exceptions: ir.Table
 ) -> tuple[ir.Table, list[dict[str, Any]], list[dict[str, Any]]]:
     """(Position, item) groups of the exception lines, over-marks and over-votes settled."""
-    groups = p.materialize("groups", p._groups(exceptions))
-    bad_keys = groups.filter(groups.bad).select(*MARK_KEYS)
-    bad_lines: list[dict[str, Any]] = []
-    if p.fetch(bad_keys.aggregate(n=bad_keys.count()))[0]["n"]:
-        el = exceptions
-        bad_lines = p.fetch(
+    groups = p.materialize("groups", lambda: p._groups(exceptions))
+
+    def bad_keys() -> ir.Table:
+        return groups.filter(groups.bad).select(*MARK_KEYS)
+
+    def bad_lines() -> ir.Table:
+        el, bad = exceptions, bad_keys()
+        return (
             el.filter(el.reason.isnull() & el.item_known)
-            .semi_join(bad_keys, [el[k] == bad_keys[k] for k in MARK_KEYS])
+            .semi_join(bad, [el[k] == bad[k] for k in MARK_KEYS])
             .select(
                 *MARK_KEYS,
                 *POSITION_ATTRIBUTES,
@@ -667,38 +761,59 @@ def _reconciled_groups(
                 "d_bucket",
             )
         )
-    fixed = reconcile_groups(bad_lines, p.meeting.over_vote_policy)
-    final = groups.filter(~groups.bad).drop("bad", "full_min", "full_max")
-    if fixed.groups:
-        final = final.union(_as_groups(p, fixed.groups, final.schema()))
-    return p.materialize("final_groups", final), fixed.rejections, fixed.adjustments
+
+    found = p.fetch("bad_lines", bad_lines) if p.count("bad_groups", bad_keys) else []
+    fixed = reconcile_groups(found, p.meeting.over_vote_policy)
+
+    def kept() -> ir.Table:
+        return groups.filter(~groups.bad).drop("bad", "full_min", "full_max")
+
+    if not fixed.groups:
+        return p.materialize("final_groups", kept, False), fixed.rejections, fixed.adjustments
+    settled = _as_groups(p, fixed.groups, groups.drop("bad", "full_min", "full_max").schema())
+    final = p.materialize("final_groups", lambda: kept().union(settled), True)
+    return final, fixed.rejections, fixed.adjustments
 
 
-def _revocations(p: Pipeline, lost: ir.Table, effective: ir.Table) -> ir.Table:
-    """Every candidate that lost, with what revoked it, in (voter, class, instruction) order."""
-    eff = effective.select(r_pos_id="pos_id", by_ins_no="ins_no", by_channel="channel")
-    lost = lost.select("ins_no", "pos_id", "pos_class", "channel")
-    lost = lost.left_join(eff, lost.pos_id == eff.r_pos_id)
-    names = p.names["instruction_id"].select(n_ins_no="ins_no", superseded_by="instruction_id")
-    lost = lost.left_join(names, lost.by_ins_no == names.n_ins_no)
-    holders = p.positions.select(h_pos_id="pos_id", voter="holder_id")
-    lost = p.named(lost.join(holders, lost.pos_id == holders.h_pos_id), "instruction_id")
-    reason = ibis.cases(
-        (lost.superseded_by.isnull(), "superseded; the later instructions conflict"),
-        (
-            (lost.channel != "in_person") & (lost.by_channel == "in_person"),
-            "revoked by a ballot cast in person",
-        ),
-        else_="revoked by a later instruction",
+def _revocations(
+    p: Pipeline,
+    lost: Callable[[], ir.Table],
+    effective: ir.Table,
+    winners: ir.Table | None,
+) -> pa.Table:
+    """Every candidate that lost, with what revoked it, in (voter, class, instruction) order.
+
+    The stage works on numbers; the texts of the (many) rows are then taken by number, since
+    an instruction's and a position's number are their rows in the name and register tables:
+    a join on the text tables would read all of them."""
+
+    def numbered() -> ir.Table:
+        eff = effective.select(r_pos_id="pos_id", by_ins_no="ins_no", by_channel="channel")
+        found = lost().select("ins_no", "pos_id", "pos_class", "channel")
+        found = found.left_join(eff, found.pos_id == eff.r_pos_id)
+        reason = ibis.cases(
+            (found.by_ins_no.isnull(), "superseded; the later instructions conflict"),
+            (
+                (found.channel != "in_person") & (found.by_channel == "in_person"),
+                "revoked by a ballot cast in person",
+            ),
+            else_="revoked by a later instruction",
+        )
+        return found.select("ins_no", "by_ins_no", "pos_id", "pos_class", "channel", reason=reason)
+
+    found = p.fetch_arrow("revocations", numbered, winners is not None)
+    instruction_ids = p.codes.names["instruction_id"].column("instruction_id")
+    table = pa.table(
+        {
+            "instruction_id": instruction_ids.take(found.column("ins_no")),
+            "voter": p.register.table.column("holder_id").take(found.column("pos_id")),
+            "class_id": found.column("pos_class"),
+            "channel": found.column("channel"),
+            "superseded_by": instruction_ids.take(found.column("by_ins_no")),
+            "reason": found.column("reason"),
+        }
     )
-    return lost.select(
-        "instruction_id",
-        "voter",
-        class_id=lost.pos_class,
-        channel=lost.channel,
-        superseded_by=lost.superseded_by,
-        reason=reason,
-    ).order_by(["voter", "class_id", "instruction_id"])
+    return table.sort_by([(c, "ascending") for c in ("voter", "class_id", "instruction_id")])
 
 
 def _as_groups(p: Pipeline, rows: list[dict[str, Any]], schema: Any) -> ir.Table:
@@ -710,48 +825,54 @@ def _as_groups(p: Pipeline, rows: list[dict[str, Any]], schema: Any) -> ir.Table
 
 
 def _totals(p: Pipeline, final: ir.Table, effective: ir.Table) -> dict[str, Any]:
-    # Cards are registered positions, present for the whole position; every other position's
-    # reach is in `final`.
-    reach = final.group_by(r_pos_id=final.pos_id).aggregate(reach=(final.voted + final.q_bnv).max())
-    eff = effective.left_join(reach, effective.pos_id == reach.r_pos_id)
-    zero = ibis.literal(Decimal(0), type=SHARES_TYPE_NAME)
-    present = ibis.ifelse(
-        eff.holder_type == "registered",
-        eff.pos_shares,
-        ibis.least(eff.pos_shares, eff.reach.fill_null(zero)),
-    )
-    eff = eff.mutate(present=present.cast(SHARES_TYPE_NAME))
-    present_by_class = p.fetch(
-        eff.group_by(class_id=eff.pos_class, holder_type=eff.holder_type).aggregate(
+    def present_by_class() -> ir.Table:
+        # Cards are registered positions, present for the whole position; every other
+        # position's reach is in `final`.
+        reach = final.group_by(r_pos_id=final.pos_id).aggregate(
+            reach=(final.voted + final.q_bnv).max()
+        )
+        eff = effective.left_join(reach, effective.pos_id == reach.r_pos_id)
+        zero = ibis.literal(Decimal(0), type=SHARES_TYPE_NAME)
+        present = ibis.ifelse(
+            eff.holder_type == "registered",
+            eff.pos_shares,
+            ibis.least(eff.pos_shares, eff.reach.fill_null(zero)),
+        )
+        eff = eff.mutate(present=present.cast(SHARES_TYPE_NAME))
+        return eff.group_by(class_id=eff.pos_class, holder_type=eff.holder_type).aggregate(
             present=eff.present.sum(),
             positions=eff.count(where=eff.present > 0),
         )
-    )
-    pos = p.positions
-    outstanding = p.fetch(
-        pos.group_by("class_id").aggregate(outstanding=pos.shares.sum(), holders=pos.count())
-    )
-    keys = ["proposal_id", "item_id", "pos_class", "holder_type"]
-    columns = (*Q_COLUMNS, "q_bnv", "voted")
-    from_groups = final.group_by(keys).aggregate(
-        **{c: final[c].sum().cast(SHARES_TYPE_NAME) for c in columns},
-        marked=final.pos_shares.sum().cast(SHARES_TYPE_NAME),
-        marked_positions=final.count(),
-    )
-    both = from_groups.union(p.card_totals(effective))
-    item_totals = p.fetch(
-        both.group_by(keys).aggregate(
+
+    def outstanding() -> ir.Table:
+        pos = p.positions
+        return pos.group_by("class_id").aggregate(outstanding=pos.shares.sum(), holders=pos.count())
+
+    card_groups = p.materialize("cards", lambda: p.card_groups(effective))
+
+    def item_totals() -> ir.Table:
+        keys = ["proposal_id", "item_id", "pos_class", "holder_type"]
+        columns = (*Q_COLUMNS, "q_bnv", "voted")
+        from_groups = final.group_by(keys).aggregate(
+            **{c: final[c].sum().cast(SHARES_TYPE_NAME) for c in columns},
+            marked=final.pos_shares.sum().cast(SHARES_TYPE_NAME),
+            marked_positions=final.count(),
+        )
+        both = from_groups.union(p.card_totals(card_groups))
+        return both.group_by(keys).aggregate(
             **{c: both[c].sum() for c in (*columns, "marked")},
             marked_positions=both.marked_positions.sum().cast("int64"),
         )
-    )
-    # A card counts each item once for the whole position; reconciled groups are checked.
-    over = final.aggregate(worst=(final.voted - final.pos_shares).max())
-    max_overcount = p.fetch(over)[0]["worst"]
+
+    def overcount() -> ir.Table:
+        # A card counts each item once for the whole position; reconciled groups are checked.
+        return final.aggregate(worst=(final.voted - final.pos_shares).max())
+
+    max_overcount = p.fetch("overcount", overcount)[0]["worst"]
     check(max_overcount is None or max_overcount <= 0, "a position counted above its shares")
     return {
-        "present_by_class": present_by_class,
-        "outstanding_by_class": outstanding,
-        "item_totals": item_totals,
+        "present_by_class": p.fetch("present_by_class", present_by_class),
+        "outstanding_by_class": p.fetch("outstanding", outstanding),
+        "item_totals": p.fetch("item_totals", item_totals),
         "max_overcount": max_overcount,
     }
