@@ -14,6 +14,7 @@ from corpact.csvfiles.text import universal_newlines
 from corpact.errors import InputError
 from corpact.meeting.register import (
     REGISTER_SCHEMA,
+    SHARES_TYPE,
     Register,
     _content_hash,
     _plain_register,
@@ -116,3 +117,26 @@ def test_the_content_hash_is_the_line_by_line_hash(
 def test_a_bad_row_is_left_to_the_row_reader(line: str) -> None:
     text = f"holder_id,name,class,shares,type\n{line}\n"
     assert _plain_register(text.encode(), "register.csv") is None
+
+
+def test_a_register_from_arrow_refuses_an_unknown_holder_type() -> None:
+    """The tabulation knows registered holders and nominees only; anything else is refused
+    with the rule and field named, not counted as one or the other."""
+    table = pa.table(
+        {
+            "holder_id": ["H1", "H2"],
+            "name": ["One", "Two"],
+            "class_id": ["common", "common"],
+            "shares": pa.array([Decimal(1), Decimal(2)], SHARES_TYPE),
+            "holder_type": ["registered", "beneficial"],
+        }
+    )
+    with pytest.raises(InputError) as caught:
+        Register.from_arrow(table, "positions.arrow")
+    [problem] = caught.value.problems
+    assert (problem.rule, problem.field, problem.source) == (
+        "register-type",
+        "type",
+        "positions.arrow",
+    )
+    assert "'beneficial'" in problem.message

@@ -220,7 +220,7 @@ def counts_as_card(layout: CardLayout, t: ir.Table) -> ir.BooleanValue:
     card: ir.BooleanValue = (
         (t.plain_lines == t.n_lines)
         & (marks == t.plain_lines)
-        & (t.holder_type == "registered")
+        & ~t.nominee
         & t.pos_shares.notnull()
         & ibis.and_(*entitled)
     ).fill_null(False)

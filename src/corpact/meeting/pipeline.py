@@ -54,6 +54,7 @@ from corpact.meeting.votes import (
 from corpact.timeutil import to_epoch_us
 
 IN_PERSON_RANK = 10**17  # added to epoch microseconds: a ballot outranks any proxy time
+TIE_KEY_SCALE = 1 << 32  # above every instruction number (int32)
 Q_BUCKETS = ("for", "against", "abstain", *FREQUENCY_CHOICES)
 Q_COLUMNS = tuple(f"q_{b}" for b in Q_BUCKETS)
 MARK_KEYS = ("pos_id", "proposal_id", "item_id")
@@ -71,6 +72,24 @@ EXCEPTION_LINE_COLUMNS = (
     "shares",
     "discretionary",
     "line_error",
+)
+# What the stages after `line_view` read of an exception line besides its reason and quantity.
+EXCEPTION_COLUMNS = (
+    "line_no",
+    "instruction_id",
+    "voter",
+    "proposal_id",
+    "item_id",
+    "choice",
+    "shares",
+    "pos_id",
+    "class_key",
+    "pos_class",
+    "pos_shares",
+    "holder_type",
+    "d_item_key",
+    "d_bucket",
+    "d_choice_code",
 )
 ITEM_SLOTS = 1 << 16  # group key = pos_id * ITEM_SLOTS + item key
 
@@ -183,7 +202,7 @@ class Pipeline:
     def __init__(self, meeting: Meeting, register: Register, votes: VoteBook) -> None:
         self.meeting = meeting
         self.register = register
-        self.con = duckdb.connect()
+        self.con = duckdb.connect(config={"preserve_insertion_order": False})
         self.inputs: list[tuple[str, str]] = []
         self.schemas: dict[str, ibis.Schema] = {}
         dims = _dimensions(meeting)
@@ -270,12 +289,13 @@ class Pipeline:
         pos, voters, classes = self.positions, self.names["voter"], self.names["class_id"]
         vp = pos.join(voters, pos.holder_id == voters.voter)
         vp = vp.left_join(classes, vp.class_id == classes.class_id)
+        # Numbers and flags only: the tables of a million rows after this one hold no text,
+        # which costs more to store than the rest; `class_key` names the class.
         return vp.select(
             "pos_id",
             "voter_no",
             "class_key",
-            "holder_type",
-            pos_class=vp.class_id,
+            nominee=vp.holder_type == "nominee",
             pos_shares=vp.shares,
             pos_class_no=vp.class_no,
         )
@@ -318,11 +338,14 @@ class Pipeline:
             "voter_no",
             "class_no",
             "at",
-            "channel",
-            "cls",
+            "channel_no",
             "n_lines",
             "plain_lines",
             *self.layout.words,
+            in_person=h.channel == "in_person",
+            # Whether it covers every class the voter holds; NULL when a line names the class
+            # NULL, which then matches no position.
+            every_class=h.cls == "",
             late=(h.at > h.d_cutoff_us).fill_null(False),
             reason=reason,
         )
@@ -337,23 +360,24 @@ class Pipeline:
             vpos,
             [
                 valid.voter_no == vpos.voter_no,
-                (valid.cls == "") | (valid.class_no == vpos.pos_class_no),
+                valid.every_class | (valid.class_no == vpos.pos_class_no),
             ],
         )
-        rank = ibis.ifelse(cand.channel == "in_person", IN_PERSON_RANK, 0) + cand.at
+        rank = ibis.ifelse(cand.in_person, IN_PERSON_RANK, 0) + cand.at
         return cand.select(
             "ins_no",
-            "channel",
+            "channel_no",
+            "in_person",
             "n_lines",
             "plain_lines",
             *self.layout.words,
             "pos_id",
             "class_key",
-            "pos_class",
             "pos_shares",
-            "holder_type",
+            "nominee",
             "late",
-            "cls",
+            "every_class",
+            "class_no",
             voter_no=cand.voter_no,
             rank=rank,
         )
@@ -362,23 +386,26 @@ class Pipeline:
         """Rejected instructions and why, in this order of precedence: a header error, lines
         that disagree, a voter with no position, none in the class named, too late."""
         by_lines = headers.filter(headers.reason.notnull()).select(
-            "ins_no", "voter_no", "cls", "reason"
+            "ins_no", "voter_no", "class_no", "reason"
         )
         uncovered = claims.filter(claims.pos_id.isnull())
         holder = uncovered.voter_no.isin(vpos.voter_no).fill_null(False)
         by_position = uncovered.select(
             "ins_no",
             "voter_no",
-            "cls",
+            "class_no",
             reason=ibis.ifelse(
-                holder & (uncovered.cls != ""), "no_position_in_class", "unknown_voter"
+                holder & ~uncovered.every_class, "no_position_in_class", "unknown_voter"
             ),
         )
         late = claims.filter(claims.pos_id.notnull() & claims.late)
         by_time = late.select(
-            "ins_no", "voter_no", "cls", reason=ibis.literal("after_polls_closed")
+            "ins_no", "voter_no", "class_no", reason=ibis.literal("after_polls_closed")
         )
-        return by_lines.union(by_position).union(by_time.distinct())
+        found = by_lines.union(by_position).union(by_time.distinct())
+        classes = self.names["class_id"].select(k_class_no="class_no", cls="class_id")
+        found = found.left_join(classes, found.class_no == classes.k_class_no)
+        return found.select("ins_no", "voter_no", "cls", "reason")
 
     def named(self, t: ir.Table, *columns: str) -> ir.Table:
         """`t` with the text of the given coded columns (`instruction_id`, `voter`)."""
@@ -391,27 +418,37 @@ class Pipeline:
     def candidates(self, claims: ir.Table) -> ir.Table:
         """The claims that count, each marked whether it ranks first for its position: the
         in-person ballot outranks every proxy, then the latest execution time wins."""
-        cand = claims.filter(claims.pos_id.notnull() & ~claims.late).drop("late", "cls", "voter_no")
-        best = cand.group_by(b_pos_id="pos_id").aggregate(best=cand.rank.max(), claims=cand.count())
-        cand = cand.join(best, cand.pos_id == best.b_pos_id).drop("b_pos_id")
-        # Only a position claimed more than once can have a tie at the top: count those few.
-        top = cand.filter((cand.claims > 1) & (cand.rank == cand.best))
-        top_count = top.group_by(t_pos_id="pos_id").aggregate(top_count=top.count())
-        cand = cand.left_join(top_count, cand.pos_id == top_count.t_pos_id)
+        cand = claims.filter(claims.pos_id.notnull() & ~claims.late).drop(
+            "late", "every_class", "class_no", "voter_no"
+        )
+        # Ranks and instruction numbers in one exact DECIMAL(38, 0) key: its maximum is the best
+        # rank with the greatest instruction number among those at it, and the maximum of
+        # the key built with the number negated has the least. They differ only when two
+        # instructions share the best rank, so one aggregate finds both best and ties.
+        rank = cand.rank.cast("decimal(38, 0)") * TIE_KEY_SCALE
+        best = cand.group_by(b_pos_id="pos_id").aggregate(
+            best=cand.rank.max(),
+            hi=(rank + cand.ins_no).max(),
+            lo=(rank - cand.ins_no).max(),
+        )
+        cand = cand.join(best, cand.pos_id == best.b_pos_id)
+        top_key = cand.best.cast("decimal(38, 0)") * TIE_KEY_SCALE
         return cand.select(
-            ~ibis.selectors.cols("t_pos_id", "top_count", "claims"),
-            n_top=cand.top_count.fill_null(1),
+            ~ibis.selectors.cols("b_pos_id", "best", "hi", "lo"),
             is_top=cand.rank == cand.best,
+            tie_at_top=(cand.hi - top_key) != (top_key - cand.lo),
         )
 
     def _with_positions(self, lines: ir.Table, effective: ir.Table) -> ir.Table:
-        eff = effective.select(
+        classes = self.dims["class_names"]
+        eff = effective.join(classes, effective.class_key == classes.n_class_key)
+        eff = eff.select(
             e_ins_no="ins_no",
             pos_id="pos_id",
             class_key="class_key",
             pos_class="pos_class",
             pos_shares="pos_shares",
-            holder_type="holder_type",
+            holder_type=ibis.ifelse(eff.nominee, "nominee", "registered"),
         )
         return lines.join(eff, lines.ins_no == eff.e_ins_no)
 
@@ -452,7 +489,9 @@ class Pipeline:
             (el.discretionary & ~el.d_routine, "discretionary_on_non_routine"),
             else_=ibis.null(str),
         )
-        return el.mutate(
+        # Only what the later stages read: a text column costs more to store than the rest.
+        return el.select(
+            *EXCEPTION_COLUMNS,
             reason=reason,
             qty=ibis.coalesce(el.shares, el.pos_shares),
             item_known=el.d_item.notnull() & el.d_ent_class.notnull(),
@@ -605,7 +644,10 @@ def _run(p: Pipeline) -> Stage:
     cand = p.materialize("candidates", lambda: p.candidates(claims))
 
     def tied() -> ir.Table:
-        return cand.filter(cand.is_top & (cand.n_top > 1)).select("ins_no", "pos_id", "pos_class")
+        top = cand.filter(cand.is_top & cand.tie_at_top)
+        classes = p.dims["class_names"]
+        top = top.join(classes, top.class_key == classes.n_class_key)
+        return top.select("ins_no", "pos_id", "pos_class")
 
     def named_ties() -> ir.Table:
         holders = p.positions.select("pos_id", voter="holder_id")
@@ -713,8 +755,8 @@ def _tie_winners(p: Pipeline, ties: TieOutcome, tie_rows: list[dict[str, Any]]) 
 def _effective(p: Pipeline, cand: ir.Table, keep: ir.Table | None) -> tuple[ir.Table, ir.Table]:
     """The one counted instruction per position, and the candidates that lost."""
     top = cand.is_top
-    effective = cand.filter(top & (cand.n_top == 1))
-    tied = cand.filter(top & (cand.n_top > 1))
+    effective = cand.filter(top & ~cand.tie_at_top)
+    tied = cand.filter(top & cand.tie_at_top)
     lost = cand.filter(~top)
     if keep is not None:
         matched = [tied.ins_no == keep.w_ins_no, tied.pos_id == keep.w_pos_id]
@@ -724,10 +766,10 @@ def _effective(p: Pipeline, cand: ir.Table, keep: ir.Table | None) -> tuple[ir.T
         lost = lost.union(tied)
     effective = effective.select(
         "ins_no",
-        "channel",
-        "pos_class",
+        "channel_no",
+        "in_person",
         "pos_shares",
-        "holder_type",
+        "nominee",
         "pos_id",
         "class_key",
         *p.layout.words,
@@ -788,18 +830,17 @@ def _revocations(
     a join on the text tables would read all of them."""
 
     def numbered() -> ir.Table:
-        eff = effective.select(r_pos_id="pos_id", by_ins_no="ins_no", by_channel="channel")
-        found = lost().select("ins_no", "pos_id", "pos_class", "channel")
+        eff = effective.select(r_pos_id="pos_id", by_ins_no="ins_no", by_in_person="in_person")
+        found = lost().select("ins_no", "pos_id", "class_key", "channel_no", "in_person")
         found = found.left_join(eff, found.pos_id == eff.r_pos_id)
         reason = ibis.cases(
             (found.by_ins_no.isnull(), "superseded; the later instructions conflict"),
-            (
-                (found.channel != "in_person") & (found.by_channel == "in_person"),
-                "revoked by a ballot cast in person",
-            ),
+            (~found.in_person & found.by_in_person, "revoked by a ballot cast in person"),
             else_="revoked by a later instruction",
         )
-        return found.select("ins_no", "by_ins_no", "pos_id", "pos_class", "channel", reason=reason)
+        return found.select(
+            "ins_no", "by_ins_no", "pos_id", "class_key", "channel_no", reason=reason
+        )
 
     found = p.fetch_arrow("revocations", numbered, winners is not None)
     instruction_ids = p.codes.names["instruction_id"].column("instruction_id")
@@ -807,8 +848,10 @@ def _revocations(
         {
             "instruction_id": instruction_ids.take(found.column("ins_no")),
             "voter": p.register.table.column("holder_id").take(found.column("pos_id")),
-            "class_id": found.column("pos_class"),
-            "channel": found.column("channel"),
+            "class_id": pa.array([c.class_id for c in p.meeting.classes], pa.string()).take(
+                found.column("class_key")
+            ),
+            "channel": p.codes.names["channel"].column("channel").take(found.column("channel_no")),
             "superseded_by": instruction_ids.take(found.column("by_ins_no")),
             "reason": found.column("reason"),
         }
@@ -834,14 +877,22 @@ def _totals(p: Pipeline, final: ir.Table, effective: ir.Table) -> dict[str, Any]
         eff = effective.left_join(reach, effective.pos_id == reach.r_pos_id)
         zero = ibis.literal(Decimal(0), type=SHARES_TYPE_NAME)
         present = ibis.ifelse(
-            eff.holder_type == "registered",
-            eff.pos_shares,
+            eff.nominee,
             ibis.least(eff.pos_shares, eff.reach.fill_null(zero)),
+            eff.pos_shares,
         )
         eff = eff.mutate(present=present.cast(SHARES_TYPE_NAME))
-        return eff.group_by(class_id=eff.pos_class, holder_type=eff.holder_type).aggregate(
+        sums = eff.group_by("class_key", "nominee").aggregate(
             present=eff.present.sum(),
             positions=eff.count(where=eff.present > 0),
+        )
+        classes = p.dims["class_names"]
+        sums = sums.join(classes, sums.class_key == classes.n_class_key)
+        return sums.select(
+            "present",
+            "positions",
+            class_id=sums.pos_class,
+            holder_type=ibis.ifelse(sums.nominee, "nominee", "registered"),
         )
 
     def outstanding() -> ir.Table:

@@ -55,6 +55,7 @@ class Register:
     @classmethod
     def from_arrow(cls, table: pa.Table, source: str = "register") -> Register:
         table = table.select(REGISTER_SCHEMA.names).cast(REGISTER_SCHEMA)
+        _refuse_unknown_types(table, source)
         _refuse_repeated_positions(table, source)
         return cls(table, source, _content_hash(table))
 
@@ -78,6 +79,23 @@ class Register:
     @property
     def class_ids(self) -> frozenset[str]:
         return frozenset(self.table.column("class_id").unique().to_pylist())
+
+
+def _refuse_unknown_types(table: pa.Table, source: str) -> None:
+    """A position is held by a registered holder or a nominee; the tabulation knows no other
+    kind (and counts a nominee's votes by what it reports)."""
+    known = pc.fill_null(pc.is_in(table.column("holder_type"), pa.array(HOLDER_TYPES)), False)
+    if not pc.all(known).as_py():
+        found = table.filter(pc.invert(known)).column("holder_type").unique().to_pylist()
+        raise InputError(
+            Problem(
+                "register-type",
+                f"type {kind!r} is not one of {', '.join(HOLDER_TYPES)}",
+                source=source,
+                field="type",
+            )
+            for kind in sorted(found, key=str)
+        )
 
 
 def _refuse_repeated_positions(table: pa.Table, source: str) -> None:
