@@ -24,7 +24,12 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from corpact.errors import check
-from corpact.meeting.duckdb_functions import integer_variable, integers_variable, list_extract
+from corpact.meeting.duckdb_functions import (
+    integer_divide,
+    integer_variable,
+    integers_variable,
+    list_extract,
+)
 from corpact.meeting.model import CHOICE_BUCKET, Meeting
 
 CHOICE_CODES = {choice: code for code, choice in enumerate(CHOICE_BUCKET)}
@@ -186,7 +191,7 @@ def line_aggregates(layout: CardLayout, lines: ir.Table) -> dict[str, ir.Value]:
 def line_counts(t: ir.Table) -> dict[str, ir.IntegerValue]:
     """`n_lines` and `plain_lines` from the `line_tally` of `line_aggregates`."""
     plain = t.line_tally % OTHER_LINE
-    return {"plain_lines": plain, "n_lines": plain + t.line_tally // OTHER_LINE}
+    return {"plain_lines": plain, "n_lines": plain + integer_divide(t.line_tally, OTHER_LINE)}
 
 
 def counts_as_card(layout: CardLayout, t: ir.Table) -> ir.BooleanValue:

@@ -37,3 +37,10 @@ integers_variable = cast(
 integer_variable = cast(
     Callable[[str], ir.IntegerValue], _builtin("getvariable", (dt.string,), dt.int64)
 )
+# `divide(a, b)`: DuckDB's integer division (`a // b`), exact. Ibis compiles `//` on integers
+# to FLOOR(a / b), a division in floating point; every operand here is a non-negative key,
+# where truncation and floor agree.
+integer_divide = cast(
+    Callable[[ir.Value, ir.Value], ir.IntegerValue],
+    _builtin("divide", (dt.int64, dt.int64), dt.int64),
+)

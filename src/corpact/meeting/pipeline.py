@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 from corpact.errors import check
 from corpact.meeting import cards
 from corpact.meeting.cards import CHOICE_CODES
-from corpact.meeting.duckdb_functions import integer_variable
+from corpact.meeting.duckdb_functions import integer_divide, integer_variable
 from corpact.meeting.model import CHOICE_BUCKET, FREQUENCY_CHOICES, Meeting
 from corpact.meeting.reconcile import TieOutcome, classify_ties, reconcile_groups
 from corpact.meeting.register import SHARES_TYPE, Register
@@ -499,8 +499,12 @@ class Pipeline:
 
     def lines_of(self, numbers: pa.Array, columns: Sequence[str] | None = None) -> pa.Table:
         """The lines of the given instruction numbers. A semi-join in Arrow: DuckDB would
-        convert every text column of every line before it could drop the lines not wanted."""
-        wanted = pc.is_in(self.line_table.column("ins_no"), value_set=numbers)
+        convert every text column of every line before it could drop the lines not wanted.
+        Instruction numbers are dense (`VoteCodes`), so a number is its row in the names."""
+        # A flag per instruction, then one per line by taking it at the line's number: a
+        # hash lookup per instruction instead of per line.
+        flags = pc.is_in(counting(self.codes.names["instruction_id"].num_rows), value_set=numbers)
+        wanted = flags.take(self.line_table.column("ins_no"))
         table = self.line_table if columns is None else self.line_table.select(list(columns))
         return table.filter(wanted)
 
@@ -524,7 +528,12 @@ class Pipeline:
 
     def card_totals(self, card_groups: ir.Table) -> ir.Table:
         """Per (item, class) by bucket, the votes of the positions counted as cards."""
-        marks = cards.unpack(self.layout, card_groups)
+        unpacked = cards.unpack(self.layout, card_groups)
+        # Summed by numbers first: one row per distinct card and item is far more rows than
+        # (item, class, choice) combinations, and only those few are named.
+        marks = unpacked.group_by("item_key", "class_key", "choice_code").aggregate(
+            shares=unpacked.shares.sum(), positions=unpacked.positions.sum()
+        )
         d = self.dims
         names, classes, buckets = d["item_names"], d["class_names"], d["choice_buckets"]
         marks = (
@@ -575,7 +584,9 @@ class Pipeline:
             full_max=known.d_choice_code.max(where=full),
         )
         names, classes = self.dims["item_names"], self.dims["class_names"]
-        g = g.mutate(pos_id=g.group_key // ITEM_SLOTS, item_key=g.group_key % ITEM_SLOTS)
+        g = g.mutate(
+            pos_id=integer_divide(g.group_key, ITEM_SLOTS), item_key=g.group_key % ITEM_SLOTS
+        )
         g = g.join(names, g.item_key == names.n_item_key).join(
             classes, g.class_key == classes.n_class_key
         )
@@ -614,8 +625,8 @@ def _decode_header_key(key: ir.IntegerValue) -> dict[str, ir.IntegerValue]:
         integer_variable(f"corpact_{name}_numbers") for name in ("voter", "channel", "class")
     )
     return {
-        "voter_no": (key // (channels * classes)).nullif(voters - 1).cast("int32"),
-        "channel_no": (key // classes % channels).nullif(channels - 1).cast("int32"),
+        "voter_no": integer_divide(key, channels * classes).nullif(voters - 1).cast("int32"),
+        "channel_no": (integer_divide(key, classes) % channels).nullif(channels - 1).cast("int32"),
         "class_no": (key % classes).nullif(classes - 1).cast("int32"),
     }
 
@@ -638,9 +649,19 @@ def _run(p: Pipeline) -> Stage:
         found = p.named(p.rejected(headers, claims, vpos), "instruction_id", "voter")
         return found.select("ins_no", "instruction_id", "voter", "cls", "reason")
 
-    rejected_instructions = _with_first_lines(
-        p, _named_by_lines(p, p.fetch("rejected_instructions", rejected))
-    )
+    def any_rejected() -> ir.Table:
+        # Without the test of who holds a position, which reads every position.
+        return (
+            headers.filter(headers.reason.notnull())
+            .select("ins_no")
+            .union(claims.filter(claims.pos_id.isnull() | claims.late).select("ins_no"))
+        )
+
+    rejected_instructions: list[dict[str, Any]] = []
+    if p.count("any_rejected", any_rejected):  # most files have few or none: name them then
+        rejected_instructions = _with_first_lines(
+            p, _named_by_lines(p, p.fetch("rejected_instructions", rejected))
+        )
     cand = p.materialize("candidates", lambda: p.candidates(claims))
 
     def tied() -> ir.Table:
