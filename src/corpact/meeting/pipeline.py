@@ -54,7 +54,6 @@ from corpact.meeting.votes import (
 from corpact.timeutil import to_epoch_us
 
 IN_PERSON_RANK = 10**17  # added to epoch microseconds: a ballot outranks any proxy time
-TIE_KEY_SCALE = 1 << 32  # above every instruction number (int32)
 Q_BUCKETS = ("for", "against", "abstain", *FREQUENCY_CHOICES)
 Q_COLUMNS = tuple(f"q_{b}" for b in Q_BUCKETS)
 MARK_KEYS = ("pos_id", "proposal_id", "item_id")
@@ -421,22 +420,21 @@ class Pipeline:
         cand = claims.filter(claims.pos_id.notnull() & ~claims.late).drop(
             "late", "every_class", "class_no", "voter_no"
         )
-        # Ranks and instruction numbers in one exact DECIMAL(38, 0) key: its maximum is the best
-        # rank with the greatest instruction number among those at it, and the maximum of
-        # the key built with the number negated has the least. They differ only when two
-        # instructions share the best rank, so one aggregate finds both best and ties.
-        rank = cand.rank.cast("decimal(38, 0)") * TIE_KEY_SCALE
-        best = cand.group_by(b_pos_id="pos_id").aggregate(
-            best=cand.rank.max(),
-            hi=(rank + cand.ins_no).max(),
-            lo=(rank - cand.ins_no).max(),
-        )
+        best = cand.group_by(b_pos_id="pos_id").aggregate(best=cand.rank.max(), claims=cand.count())
         cand = cand.join(best, cand.pos_id == best.b_pos_id)
-        top_key = cand.best.cast("decimal(38, 0)") * TIE_KEY_SCALE
-        return cand.select(
-            ~ibis.selectors.cols("b_pos_id", "best", "hi", "lo"),
-            is_top=cand.rank == cand.best,
-            tie_at_top=(cand.hi - top_key) != (top_key - cand.lo),
+        return cand.select(~ibis.selectors.cols("b_pos_id", "best"), is_top=cand.rank == cand.best)
+
+    def ties(self, ranked: ir.Table) -> ir.Table:
+        """`ranked` (`candidates`) with whether another claim shares the top rank of the
+        position. Only a position claimed more than once can have a tie: those few are
+        counted."""
+        top = ranked.filter((ranked.claims > 1) & ranked.is_top)
+        tied = top.group_by(t_pos_id="pos_id").aggregate(top_count=top.count())
+        tied = tied.filter(tied.top_count > 1)
+        found = ranked.left_join(tied, ranked.pos_id == tied.t_pos_id)
+        return found.select(
+            ~ibis.selectors.cols("t_pos_id", "top_count", "claims"),
+            tie_at_top=found.t_pos_id.notnull(),
         )
 
     def _with_positions(self, lines: ir.Table, effective: ir.Table) -> ir.Table:
@@ -567,7 +565,7 @@ class Pipeline:
         full = ok & known.shares.isnull()
         zero = ibis.literal(Decimal(0), type=SHARES_TYPE_NAME)
         sums = {
-            f"q_{bucket}": known.qty.sum(where=ok & (known.d_bucket == bucket)).fill_null(zero)
+            f"q_{bucket}": ibis.ifelse(ok & (known.d_bucket == bucket), known.qty, zero).sum()
             for bucket in (*Q_BUCKETS, "broker_non_vote")
         }
         sums["q_bnv"] = sums.pop("q_broker_non_vote")
@@ -580,8 +578,8 @@ class Pipeline:
             nominee_flag=known.nominee_flag.max(),
             class_key=known.class_key.max(),
             **sums,
-            full_min=known.d_choice_code.min(where=full),
-            full_max=known.d_choice_code.max(where=full),
+            full_min=_only(full, known.d_choice_code).min(),
+            full_max=_only(full, known.d_choice_code).max(),
         )
         names, classes = self.dims["item_names"], self.dims["class_names"]
         g = g.mutate(
@@ -616,6 +614,13 @@ def _whole_position_marks(lines: pa.Table) -> pa.ChunkedArray:
         pc.invert(lines.column("discretionary")),
     )
     return pc.fill_null(whole, False)
+
+
+def _only(condition: ir.BooleanValue, value: ir.IntegerValue) -> ir.IntegerValue:
+    """`value` where `condition` holds, else NULL: for MIN and MAX over some rows of a group.
+    DuckDB runs an aggregate with a FILTER clause apart from the others, so a CASE inside
+    a plain aggregate is several times cheaper."""
+    return ibis.ifelse(condition, value, ibis.null(value.type()))
 
 
 def _decode_header_key(key: ir.IntegerValue) -> dict[str, ir.IntegerValue]:
@@ -662,7 +667,8 @@ def _run(p: Pipeline) -> Stage:
         rejected_instructions = _with_first_lines(
             p, _named_by_lines(p, p.fetch("rejected_instructions", rejected))
         )
-    cand = p.materialize("candidates", lambda: p.candidates(claims))
+    ranked = p.materialize("ranked", lambda: p.candidates(claims))
+    cand = p.materialize("candidates", lambda: p.ties(ranked))
 
     def tied() -> ir.Table:
         top = cand.filter(cand.is_top & cand.tie_at_top)
@@ -905,7 +911,7 @@ def _totals(p: Pipeline, final: ir.Table, effective: ir.Table) -> dict[str, Any]
         eff = eff.mutate(present=present.cast(SHARES_TYPE_NAME))
         sums = eff.group_by("class_key", "nominee").aggregate(
             present=eff.present.sum(),
-            positions=eff.count(where=eff.present > 0),
+            positions=ibis.ifelse(eff.present > 0, 1, 0).sum(),
         )
         classes = p.dims["class_names"]
         sums = sums.join(classes, sums.class_key == classes.n_class_key)
