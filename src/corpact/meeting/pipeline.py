@@ -2,25 +2,28 @@
 
 Stages (each a set-at-a-time transformation, so the same expressions scale and could run on a
 distributed Ibis backend). They group and join on the numbers the vote book gave its text
-columns at load (`VoteCodes`) and look text up only for the rows they report:
+columns at load (`VoteCodes`); the tables of a million rows between stages hold numbers and
+flags only, and text is looked up for the rows reported:
 
-1. `headers`: one row per instruction; instruction-level rejections (unparseable time, unknown
-   voter, inconsistent lines, after the polls closed). The same scan packs each plain
-   instruction into a vote card (`cards`).
-2. `candidates`: valid instructions x the record-date positions they cover; per position the
-   in-person ballot outranks every proxy, then the latest execution time wins.
-3. `cards`: the effective instructions that are plain cards on registered positions are
+1. `headers`: one row per instruction, rejected if its lines disagree or carry a header
+   error. The same scan packs each plain instruction into a vote card (`cards`).
+2. `claims`: each instruction x the record-date positions it covers, by one left join that
+   also finds unknown voters and classes not held; `rejected` names every rejection.
+3. `candidates` (`ranked`, `ties`): per position the in-person ballot outranks every proxy,
+   then the latest execution time wins; same-time ties go to `reconcile`.
+4. `cards`: the effective instructions that are plain cards on registered positions are
    grouped by card and unpacked into per-(item, class, choice) totals; their lines are never
    read again.
-4. `exceptions`: the lines of every other effective instruction (nominee positions, split or
+5. `exceptions`: the lines of every other effective instruction (nominee positions, split or
    discretionary votes, rejected marks, items marked twice) are picked by instruction number,
    validated against the proposals and summed per (position, item); over-marked and
    over-voted groups go to `reconcile`.
-5. `presence` and `item totals`: voting shares present per class and per (item, class, holder
+6. `presence` and `item totals`: voting shares present per class and per (item, class, holder
    type), from which broker non-votes and not-voted shares are derived by subtraction.
 
-Share quantities stay `DECIMAL(38, 6)` end to end; nothing is ever a float. Each stage's SQL is
-built and compiled once per meeting and reused (`Pipeline.step`).
+Share quantities stay `DECIMAL(38, 6)` end to end; nothing is ever a float (integer division is
+DuckDB's own `divide`). Each stage's SQL is built and compiled once per meeting and input
+types and reused (`Pipeline.step`).
 """
 
 from __future__ import annotations
