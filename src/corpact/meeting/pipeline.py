@@ -62,28 +62,14 @@ Q_COLUMNS = tuple(f"q_{b}" for b in Q_BUCKETS)
 MARK_KEYS = ("pos_id", "proposal_id", "item_id")
 # Attributes of a position, functionally dependent on pos_id: carried through aggregations.
 POSITION_ATTRIBUTES = ("voter", "pos_class", "holder_type", "pos_shares")
+# What a report says of a line, besides its number.
+LINE_FACTS = ("instruction_id", "voter", "proposal_id", "item_id", "choice", "shares")
 # What the exception stages read of a line: fewer columns to pick from ten million lines.
-EXCEPTION_LINE_COLUMNS = (
-    "line_no",
-    "ins_no",
-    "instruction_id",
-    "voter",
-    "proposal_id",
-    "item_id",
-    "choice",
-    "shares",
-    "discretionary",
-    "line_error",
-)
+EXCEPTION_LINE_COLUMNS = ("line_no", "ins_no", *LINE_FACTS, "discretionary", "line_error")
 # What the stages after `line_view` read of an exception line besides its reason and quantity.
 EXCEPTION_COLUMNS = (
     "line_no",
-    "instruction_id",
-    "voter",
-    "proposal_id",
-    "item_id",
-    "choice",
-    "shares",
+    *LINE_FACTS,
     "pos_id",
     "class_key",
     "pos_class",
