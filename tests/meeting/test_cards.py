@@ -278,3 +278,17 @@ def test_a_plan_compiled_for_other_votes_gives_the_same_result(
         assert tabulate(meeting, register, votes) == cold
         assert set(pipeline_module._PLANS) == compiled  # the same votes again: no compiling
     assert warm.to_json_dict() == cold.to_json_dict()
+
+
+def test_an_instruction_naming_no_class_at_all_is_reported_not_dropped() -> None:
+    """Lines whose class is NULL (possible in a vote book built from Arrow) cover no position;
+    the instruction is reported with a reason instead of vanishing from the count."""
+    votes = VoteBook.from_instructions(
+        [card("I1", "C1", ("auditor", None, "for")), card("I2", "ZZ", ("auditor", None, "for"))]
+    ).table.to_pylist()
+    for line in votes:
+        line["class_id"] = None
+    result = tabulate(big_meeting(), REGISTER, VoteBook.from_arrow(pa.Table.from_pylist(votes)))
+    found = [(r.instruction_id, r.reason) for r in result.rejections]
+    assert found == [("I1", "no_position_in_class"), ("I2", "unknown_voter")]
+    assert not result.revocations

@@ -383,7 +383,9 @@ class Pipeline:
             "voter_no",
             "class_no",
             reason=ibis.ifelse(
-                holder & ~uncovered.every_class, "no_position_in_class", "unknown_voter"
+                holder & ~uncovered.every_class.fill_null(False),
+                "no_position_in_class",
+                "unknown_voter",
             ),
         )
         late = claims.filter(claims.pos_id.notnull() & claims.late)
