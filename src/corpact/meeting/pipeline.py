@@ -165,7 +165,7 @@ _PLANS_LOCK = threading.Lock()
 
 def _planned(key: Hashable, build: Callable[[], ir.Table]) -> tuple[str, ibis.Schema]:
     """The SQL and result schema of the expression `build` gives, built and compiled once per
-    key (building the expressions of a tabulation costs about half a second of Python)."""
+    key (building the expressions of a tabulation costs about 0.3 s of Python)."""
     with _PLANS_LOCK:
         plan = _PLANS.get(key)
         if plan is not None:
