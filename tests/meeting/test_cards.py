@@ -264,9 +264,9 @@ def test_inconsistent_instructions_found_with_or_without_nulls_in_the_votes() ->
 def test_a_plan_compiled_for_other_votes_gives_the_same_result(
     first: tuple[Register, list[VoteInstruction]], second: tuple[Register, list[VoteInstruction]]
 ) -> None:
-    """Each stage's SQL is compiled once per distinct expression and reused; the data only
-    reaches it through inputs and session variables. Tabulating `second` after `first` (SQL
-    from the first run reused) equals tabulating it with nothing compiled yet."""
+    """Each stage's SQL is built once per meeting (and input types and flags) and reused; the
+    data only reaches it through inputs and session variables. Tabulating `second` after
+    `first` (plans of the first run reused) equals tabulating it with nothing planned yet."""
     meeting = big_meeting()
     register, instructions = second
     votes = VoteBook.from_instructions(instructions)

@@ -60,8 +60,6 @@ IN_PERSON_RANK = 10**17  # added to epoch microseconds: a ballot outranks any pr
 Q_BUCKETS = ("for", "against", "abstain", *FREQUENCY_CHOICES)
 Q_COLUMNS = tuple(f"q_{b}" for b in Q_BUCKETS)
 MARK_KEYS = ("pos_id", "proposal_id", "item_id")
-# Attributes of a position, functionally dependent on pos_id: carried through aggregations.
-POSITION_ATTRIBUTES = ("voter", "pos_class", "holder_type", "pos_shares")
 # What a report says of a line, besides its number.
 LINE_FACTS = ("instruction_id", "voter", "proposal_id", "item_id", "choice", "shares")
 # What the exception stages read of a line: fewer columns to pick from ten million lines.
@@ -74,7 +72,7 @@ EXCEPTION_COLUMNS = (
     "class_key",
     "pos_class",
     "pos_shares",
-    "holder_type",
+    "nominee",
     "d_item_key",
     "d_bucket",
     "d_choice_code",
@@ -437,7 +435,7 @@ class Pipeline:
             class_key="class_key",
             pos_class="pos_class",
             pos_shares="pos_shares",
-            holder_type=ibis.ifelse(eff.nominee, "nominee", "registered"),
+            nominee="nominee",
         )
         return lines.join(eff, lines.ins_no == eff.e_ins_no)
 
@@ -465,7 +463,7 @@ class Pipeline:
                 el.pos_class == d["entitled"].d_ent_class,
             ],
         )
-        nominee = el.holder_type == "nominee"
+        nominee = el.nominee
         reason = ibis.cases(
             (el.line_error.notnull(), el.line_error),
             (el.d_proposal.isnull(), "unknown_proposal"),
@@ -560,13 +558,11 @@ class Pipeline:
             for bucket in (*Q_BUCKETS, "broker_non_vote")
         }
         sums["q_bnv"] = sums.pop("q_broker_non_vote")
-        known = known.mutate(
-            group_key=known.pos_id * ITEM_SLOTS + known.d_item_key,
-            nominee_flag=ibis.ifelse(known.holder_type == "nominee", 1, 0),
-        )
+        known = known.mutate(group_key=known.pos_id * ITEM_SLOTS + known.d_item_key)
         g = known.group_by("group_key").aggregate(
+            # Attributes of the position, the same on every line of the group.
             pos_shares=known.pos_shares.max(),
-            nominee_flag=known.nominee_flag.max(),
+            nominee=known.nominee.any(),
             class_key=known.class_key.max(),
             **sums,
             full_min=_only(full, known.d_choice_code).min(),
@@ -585,7 +581,7 @@ class Pipeline:
             "proposal_id",
             "item_id",
             "pos_class",
-            holder_type=ibis.ifelse(g.nominee_flag == 1, "nominee", "registered"),
+            holder_type=_holder_type(g.nominee),
             pos_shares=g.pos_shares,
             **{c: g[c] for c in (*Q_COLUMNS, "q_bnv")},
             voted=voted.cast(SHARES_TYPE_NAME),
@@ -605,6 +601,11 @@ def _whole_position_marks(lines: pa.Table) -> pa.ChunkedArray:
         pc.invert(lines.column("discretionary")),
     )
     return pc.fill_null(whole, False)
+
+
+def _holder_type(nominee: ir.BooleanValue) -> ir.StringValue:
+    """The register's word for a position's holder, from the flag the stages carry."""
+    return ibis.ifelse(nominee, "nominee", "registered")
 
 
 def _only(condition: ir.BooleanValue, value: ir.IntegerValue) -> ir.IntegerValue:
@@ -812,13 +813,16 @@ def _reconciled_groups(
             .semi_join(bad, [el[k] == bad[k] for k in MARK_KEYS])
             .select(
                 *MARK_KEYS,
-                *POSITION_ATTRIBUTES,
+                "voter",
+                "pos_class",
+                "pos_shares",
                 "line_no",
                 "instruction_id",
                 "choice",
                 "shares",
                 "qty",
                 "d_bucket",
+                holder_type=_holder_type(el.nominee),
             )
         )
 
@@ -910,7 +914,7 @@ def _totals(p: Pipeline, final: ir.Table, effective: ir.Table) -> dict[str, Any]
             "present",
             "positions",
             class_id=sums.pos_class,
-            holder_type=ibis.ifelse(sums.nominee, "nominee", "registered"),
+            holder_type=_holder_type(sums.nominee),
         )
 
     def outstanding() -> ir.Table:
