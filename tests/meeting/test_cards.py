@@ -129,11 +129,21 @@ def scenarios(draw: st.DrawFn) -> tuple[Register, list[VoteInstruction]]:
 
 
 def without_cards(meeting: Any, register: Register, votes: VoteBook) -> MeetingResult:
+    asked: list[object] = []
+
     def nothing_is_a_card(*_: Any) -> Any:
+        asked.append(None)
         return ibis.literal(False)
 
-    with patch.object(cards_module, "counts_as_card", nothing_is_a_card):
-        return tabulate(meeting, register, votes)
+    # Plans are kept per meeting: with the cache emptied for the duration (and restored
+    # after), the stages are built again with the card test switched off.
+    with (
+        patch.object(cards_module, "counts_as_card", nothing_is_a_card),
+        patch.dict(pipeline_module._PLANS, clear=True),
+    ):
+        result = tabulate(meeting, register, votes)
+    assert asked, "the general path was not built"
+    return result
 
 
 @settings(max_examples=30, deadline=None)

@@ -9,7 +9,7 @@ flags only, and text is looked up for the rows reported:
    error. The same scan packs each plain instruction into a vote card (`cards`).
 2. `claims`: each instruction x the record-date positions it covers, by one left join that
    also finds unknown voters and classes not held; `rejected` names every rejection.
-3. `candidates` (`ranked`, `ties`): per position the in-person ballot outranks every proxy,
+3. `ranked` and `candidates`: per position the in-person ballot outranks every proxy,
    then the latest execution time wins; same-time ties go to `reconcile`.
 4. `cards`: the effective instructions that are plain cards on registered positions are
    grouped by card and unpacked into per-(item, class, choice) totals; their lines are never
@@ -202,10 +202,9 @@ class Pipeline:
         self.lines = self.input("lines", line_table)
         self.codes = votes.codes
         self.names = {c: self.input(f"names_{c}", t) for c, t in votes.codes.names.items()}
-        class_keys = pc.index_in(
-            register.table.column("class_id"),
-            value_set=pa.array([c.class_id for c in meeting.classes]),
-        )
+        # The meeting's classes in order: a class key is a place in this list.
+        self.class_ids = pa.array([c.class_id for c in meeting.classes], pa.string())
+        class_keys = pc.index_in(register.table.column("class_id"), value_set=self.class_ids)
         numbered = register.table.append_column(
             "pos_id", pa.chunked_array([counting(register.table.num_rows)])
         ).append_column("class_key", class_keys.cast(pa.int64()))
@@ -269,6 +268,10 @@ class Pipeline:
         found: int = self.fetch(step, counted, *variant)[0]["n"]
         return found
 
+    def class_texts(self) -> ir.Table:
+        """The class texts of the lines by number (`k_class_no`, `cls`)."""
+        return self.names["class_id"].select(k_class_no="class_no", cls="class_id")
+
     def voter_positions(self) -> ir.Table:
         """Record-date positions keyed by the number of their holder among the voters, and of
         their class among the classes the lines name (NULL when no line names it)."""
@@ -305,7 +308,7 @@ class Pipeline:
         h = h.mutate(**_decode_header_key(h.header_key), **cards.line_counts(h))
         channels = self.names["channel"]
         errors = self.names["header_error"]
-        classes = self.names["class_id"].select(k_class_no="class_no", cls="class_id")
+        classes = self.class_texts()
         cut = self.dims["cutoffs"]
         h = h.left_join(channels, h.channel_no == channels.channel_no).drop("channel_no_right")
         h = h.left_join(classes, h.class_no == classes.k_class_no)
@@ -391,7 +394,7 @@ class Pipeline:
             "ins_no", "voter_no", "class_no", reason=ibis.literal("after_polls_closed")
         )
         found = by_lines.union(by_position).union(by_time.distinct())
-        classes = self.names["class_id"].select(k_class_no="class_no", cls="class_id")
+        classes = self.class_texts()
         found = found.left_join(classes, found.class_no == classes.k_class_no)
         return found.select("ins_no", "voter_no", "cls", "reason")
 
@@ -403,7 +406,7 @@ class Pipeline:
             t = t.left_join(names, t[code] == names[code]).drop(f"{code}_right")
         return t
 
-    def candidates(self, claims: ir.Table) -> ir.Table:
+    def ranked(self, claims: ir.Table) -> ir.Table:
         """The claims that count, each marked whether it ranks first for its position: the
         in-person ballot outranks every proxy, then the latest execution time wins."""
         cand = claims.filter(claims.pos_id.notnull() & ~claims.late).drop(
@@ -413,10 +416,9 @@ class Pipeline:
         cand = cand.join(best, cand.pos_id == best.b_pos_id)
         return cand.select(~ibis.selectors.cols("b_pos_id", "best"), is_top=cand.rank == cand.best)
 
-    def ties(self, ranked: ir.Table) -> ir.Table:
-        """`ranked` (`candidates`) with whether another claim shares the top rank of the
-        position. Only a position claimed more than once can have a tie: those few are
-        counted."""
+    def candidates(self, ranked: ir.Table) -> ir.Table:
+        """`ranked` with whether another claim shares the top rank of the position. Only a
+        position claimed more than once can have a tie: those few are counted."""
         top = ranked.filter((ranked.claims > 1) & ranked.is_top)
         tied = top.group_by(t_pos_id="pos_id").aggregate(top_count=top.count())
         tied = tied.filter(tied.top_count > 1)
@@ -463,16 +465,15 @@ class Pipeline:
                 el.pos_class == d["entitled"].d_ent_class,
             ],
         )
-        nominee = el.nominee
         reason = ibis.cases(
             (el.line_error.notnull(), el.line_error),
             (el.d_proposal.isnull(), "unknown_proposal"),
             (el.d_item.isnull(), "unknown_nominee"),
             (el.d_ent_class.isnull(), "class_not_entitled"),
             (el.d_bucket.isnull(), "choice_not_allowed"),
-            ((el.choice == "broker_non_vote") & ~nominee, "choice_not_allowed"),
+            ((el.choice == "broker_non_vote") & ~el.nominee, "choice_not_allowed"),
             (el.shares < 0, "negative_shares"),
-            (el.discretionary & ~nominee, "discretion_not_nominee"),
+            (el.discretionary & ~el.nominee, "discretion_not_nominee"),
             (el.discretionary & ~el.d_routine, "discretionary_on_non_routine"),
             else_=ibis.null(str),
         )
@@ -554,7 +555,7 @@ class Pipeline:
         full = ok & known.shares.isnull()
         zero = ibis.literal(Decimal(0), type=SHARES_TYPE_NAME)
         sums = {
-            f"q_{bucket}": ibis.ifelse(ok & (known.d_bucket == bucket), known.qty, zero).sum()
+            f"q_{bucket}": known.qty.sum(where=ok & (known.d_bucket == bucket)).fill_null(zero)
             for bucket in (*Q_BUCKETS, "broker_non_vote")
         }
         sums["q_bnv"] = sums.pop("q_broker_non_vote")
@@ -565,8 +566,8 @@ class Pipeline:
             nominee=known.nominee.any(),
             class_key=known.class_key.max(),
             **sums,
-            full_min=_only(full, known.d_choice_code).min(),
-            full_max=_only(full, known.d_choice_code).max(),
+            full_min=known.d_choice_code.min(where=full),
+            full_max=known.d_choice_code.max(where=full),
         )
         names, classes = self.dims["item_names"], self.dims["class_names"]
         g = g.mutate(
@@ -606,13 +607,6 @@ def _whole_position_marks(lines: pa.Table) -> pa.ChunkedArray:
 def _holder_type(nominee: ir.BooleanValue) -> ir.StringValue:
     """The register's word for a position's holder, from the flag the stages carry."""
     return ibis.ifelse(nominee, "nominee", "registered")
-
-
-def _only(condition: ir.BooleanValue, value: ir.IntegerValue) -> ir.IntegerValue:
-    """`value` where `condition` holds, else NULL: for MIN and MAX over some rows of a group.
-    DuckDB runs an aggregate with a FILTER clause apart from the others, so a CASE inside
-    a plain aggregate is several times cheaper."""
-    return ibis.ifelse(condition, value, ibis.null(value.type()))
 
 
 def _decode_header_key(key: ir.IntegerValue) -> dict[str, ir.IntegerValue]:
@@ -659,8 +653,8 @@ def _run(p: Pipeline) -> Stage:
         rejected_instructions = _with_first_lines(
             p, _named_by_lines(p, p.fetch("rejected_instructions", rejected))
         )
-    ranked = p.materialize("ranked", lambda: p.candidates(claims))
-    cand = p.materialize("candidates", lambda: p.ties(ranked))
+    ranked = p.materialize("ranked", lambda: p.ranked(claims))
+    cand = p.materialize("candidates", lambda: p.candidates(ranked))
 
     def tied() -> ir.Table:
         top = cand.filter(cand.is_top & cand.tie_at_top)
@@ -870,9 +864,7 @@ def _revocations(
         {
             "instruction_id": instruction_ids.take(found.column("ins_no")),
             "voter": p.register.table.column("holder_id").take(found.column("pos_id")),
-            "class_id": pa.array([c.class_id for c in p.meeting.classes], pa.string()).take(
-                found.column("class_key")
-            ),
+            "class_id": p.class_ids.take(found.column("class_key")),
             "channel": p.codes.names["channel"].column("channel").take(found.column("channel_no")),
             "superseded_by": instruction_ids.take(found.column("by_ins_no")),
             "reason": found.column("reason"),
@@ -906,7 +898,7 @@ def _totals(p: Pipeline, final: ir.Table, effective: ir.Table) -> dict[str, Any]
         eff = eff.mutate(present=present.cast(SHARES_TYPE_NAME))
         sums = eff.group_by("class_key", "nominee").aggregate(
             present=eff.present.sum(),
-            positions=ibis.ifelse(eff.present > 0, 1, 0).sum(),
+            positions=eff.count(where=eff.present > 0),
         )
         classes = p.dims["class_names"]
         sums = sums.join(classes, sums.class_key == classes.n_class_key)
