@@ -11,6 +11,14 @@ Ibis DuckDB backend is not counted as tabulation time; it also builds the SQL of
 (`Pipeline.step`, about 0.3 s once per meeting in a process), which the timed runs reuse as an
 inspector's next tabulation of the meeting does. The vote book numbers its text columns when it
 is built (`VoteCodes`); that load step is timed on its own line, against the same baseline.
+
+A third line times a *floor*: four hand-written DuckDB statements that do only the common path
+of any tabulation of these votes (group the lines by instruction and pack each into a card,
+find each voter's positions, keep the latest instruction per position, group the positions by
+card), on the same inputs and session variables as the tabulation. It checks no header, names
+no rejection, revocation or tie, and leaves out nominees and every exception line. A complete
+tabulation by these relational steps cannot be faster, so its ratio shows how much of the aim
+the common path alone takes on the machine of the run.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from corpact.meeting import (
     meeting_from_dict,
     tabulate,
 )
+from corpact.meeting.pipeline import Pipeline
 from corpact.meeting.register import REGISTER_SCHEMA
 from corpact.meeting.votes import VOTES_SCHEMA
 from corpact.timeutil import to_epoch_us
@@ -118,6 +127,67 @@ def _baseline(votes: pa.Table) -> None:
     ).to_arrow_table()
 
 
+# The common path of `corpact.meeting.pipeline`, by hand, as `_floor` runs it (see the docstring).
+FLOOR_STATEMENTS = (
+    # `headers` without its naming joins: ten million lines into a million instructions.
+    """
+    CREATE TEMP TABLE floor_instructions AS
+    SELECT ins_no, max(executed_us) AS at_max, min(executed_us) AS at_min,
+           max(header_key) AS key_max, min(header_key) AS key_min,
+           sum(CASE WHEN plain THEN 1 ELSE 4294967296 END) AS tally,
+           bit_or(CASE WHEN plain THEN mark ELSE 0 END) AS card
+    FROM (
+        SELECT ins_no, executed_us, header_key, mark, coalesce(mark <> 0 AND whole, false) AS plain
+        FROM (
+            SELECT ins_no, executed_us, header_key, whole,
+                   list_extract(getvariable('corpact_marks'),
+                                (proposal_no * getvariable('corpact_items') + item_no)
+                                * getvariable('corpact_choices') + choice_no + 1) AS mark
+            FROM lines
+        )
+    )
+    GROUP BY ins_no
+    """,
+    # `voter_positions`: the register joined to the voters by text, once.
+    """
+    CREATE TEMP TABLE floor_positions AS
+    SELECT pos_id, voter_no, holder_type = 'nominee' AS nominee, shares
+    FROM positions JOIN names_voter ON holder_id = voter
+    """,
+    # `claims`, `ranked` and `candidates` in one aggregate: the latest instruction per position
+    # and whether the two latest share a time.
+    """
+    CREATE TEMP TABLE floor_winners AS
+    SELECT pos_id, arg_max(ins_no, at_max) AS ins_no, max(at_max, 2) AS top_two,
+           any_value(nominee) AS nominee, any_value(shares) AS shares
+    FROM floor_instructions
+    JOIN floor_positions
+      ON divide(key_max, getvariable('corpact_channel_numbers')
+                         * getvariable('corpact_class_numbers')) = voter_no
+    WHERE key_max = key_min AND at_max = at_min
+    GROUP BY pos_id
+    """,
+    # `cards`: the registered positions whose instruction is a whole card, grouped by card.
+    """
+    CREATE TEMP TABLE floor_cards AS
+    SELECT card, sum(shares) AS shares, count(*) AS positions
+    FROM floor_winners JOIN floor_instructions USING (ins_no)
+    WHERE NOT nominee AND tally < 4294967296
+    GROUP BY card
+    """,
+)
+
+
+def _floor(meeting: object, register: Register, votes: VoteBook) -> float:
+    """Seconds of `FLOOR_STATEMENTS` on the tabulation's own inputs (connection not counted)."""
+    pipeline = Pipeline(meeting, register, votes)  # type: ignore[arg-type]
+    try:
+        assert pipeline.direct_lookup and len(pipeline.layout.words) == 1, "one card word"
+        return once(lambda: [pipeline.con.execute(s) for s in FLOOR_STATEMENTS])
+    finally:
+        pipeline.con.close()
+
+
 def _warm_up(meeting: object) -> None:
     register_table, votes_table = _data(10, 10 * PROPOSALS)
     register = Register.from_arrow(register_table, "warm-up")
@@ -144,6 +214,7 @@ def run() -> list[BenchResult]:
     cold_seconds = once(subject)
     subject_seconds = min(cold_seconds, once(subject))
     baseline_seconds = best_of(lambda: _baseline(votes.table))
+    floor_seconds = min(_floor(meeting, register, votes) for _ in range(2))
 
     def measured(name: str, seconds: float, aim: str) -> BenchResult:
         return BenchResult(
@@ -161,6 +232,11 @@ def run() -> list[BenchResult]:
             "meeting tabulate, first run only",
             cold_seconds,
             "reported (the line above is the best of two)",
+        ),
+        measured(
+            "floor: the common path alone, in bare SQL",
+            floor_seconds,
+            "reported (the common path of the plan only, best of two)",
         ),
         measured(
             f"vote book load, numbering ({PROPOSALS} proposals)",

@@ -84,7 +84,7 @@ class Register:
 def _refuse_unknown_types(table: pa.Table, source: str) -> None:
     """A position is held by a registered holder or a nominee; the tabulation knows no other
     kind (and counts a nominee's votes by what it reports)."""
-    known = pc.fill_null(pc.is_in(table.column("holder_type"), pa.array(HOLDER_TYPES)), False)
+    known = _known_types(table.column("holder_type"))
     if not pc.all(known).as_py():
         found = table.filter(pc.invert(known)).column("holder_type").unique().to_pylist()
         raise InputError(
@@ -96,6 +96,11 @@ def _refuse_unknown_types(table: pa.Table, source: str) -> None:
             )
             for kind in sorted(found, key=str)
         )
+
+
+def _known_types(holder_type: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Per position, whether its type is one of `HOLDER_TYPES` (a NULL type is not)."""
+    return pc.fill_null(pc.is_in(holder_type, pa.array(HOLDER_TYPES)), False)
 
 
 def _refuse_repeated_positions(table: pa.Table, source: str) -> None:
@@ -235,7 +240,7 @@ def _plain_register(data: bytes, source: str) -> Register | None:
     invalid = (
         pc.any(pc.equal(holder, "")).as_py()
         or pc.any(pc.equal(class_id, "")).as_py()
-        or not pc.all(pc.is_in(holder_type, pa.array(HOLDER_TYPES))).as_py()
+        or not pc.all(_known_types(holder_type)).as_py()
         or shares.null_count > 0
         or pc.any(pc.less(shares, pa.scalar(Decimal(0), SHARES_TYPE))).as_py()
     )
