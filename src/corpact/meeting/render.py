@@ -21,7 +21,7 @@ from corpact.meeting.model import (
     Ballot,
     Proposal,
 )
-from corpact.meeting.result import MeetingResult, NomineeResult, ProposalResult, Tally
+from corpact.meeting.result import LEVELS, MeetingResult, NomineeResult, ProposalResult, Tally
 from corpact.meeting.standards import TestResult, percent_text
 
 PERCENT_DISPLAY_PLACES = 2
@@ -125,9 +125,12 @@ def table_text(result: MeetingResult) -> str:
     for proposal_result in result.proposals:
         p = proposal_result.proposal
         console.print(f"{p.number}. {p.proposal_id}: {p.standard.describe()}")
+    rejected = {level: sum(r.level == level for r in result.rejections) for level in LEVELS}
     console.print(
-        f"{len(result.rejections)} rejected, {len(result.revocations)} revoked, "
-        f"{len(result.adjustments)} adjusted instruction(s): see the inspector's report"
+        f"Rejected: {_counted(rejected['instruction'], 'instruction')} and "
+        f"{_counted(rejected['line'], 'line')}; revoked: "
+        f"{_counted(len(result.revocations), 'instruction')}; over-votes cut back: "
+        f"{len(result.adjustments):,}. See the inspector's report."
     )
     out = console.file
     return out.getvalue() if isinstance(out, io.StringIO) else ""
@@ -496,3 +499,7 @@ def _certification(result: MeetingResult) -> list[str]:
         f"computed from register sha256 {result.register_hash[:16]}... and the instructions "
         "received before the polls closed.",
     ]
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"

@@ -44,11 +44,15 @@ REASONS = {
 }
 
 
+# What a rejection refuses: a whole instruction, or one line of an instruction counted otherwise.
+LEVELS = ("instruction", "line")
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """One rejected instruction or line, with its reason code and the evidence cited."""
 
-    level: str
+    level: str  # one of LEVELS
     reason: str
     instruction_id: str
     line_no: int
