@@ -122,6 +122,11 @@ def test_tabulate_reference_meeting_outputs(tmp_path: Path) -> None:
     table = run_cli("meeting", "tabulate", *FILES)
     assert table.exit_code == 0, table.stderr
     assert "SYNTHETIC" in table.stdout and "1,112,500,000" in table.stdout
+    # The summary counts each kind of exception apart, as the report lists them.
+    assert (
+        "Rejected: 4 instructions and 2 lines; revoked: 2 instructions; over-votes cut back: 1."
+        in table.stdout
+    )
     data = json.loads(run_cli("meeting", "tabulate", *FILES, "--format", "json").stdout)
     split = next(p for p in data["proposals"] if p["id"] == "reverse-split")
     assert split["kind"] == "reverse_split" and split["passed"] is True

@@ -431,7 +431,10 @@ def test_cli_end_to_end(database_url: str, tmp_path: Path) -> None:
     assert certified.exit_code == 0, certified.stderr
     digest = hashlib.sha256(shown.stdout.encode()).hexdigest()
     assert f"result SHA-256 {digest}" in certified.stdout
-    assert "results certified: recorded" in certified.stdout and "Rejected: 9 instructions and 3 lines" in certified.stdout
+    assert (
+        "results certified: recorded" in certified.stdout
+        and "Rejected: 9 instructions and 3 lines" in certified.stdout
+    )
     late = run_cli("meeting", "record", MEETING_ID, str(VOTES_FILE), *db)
     assert late.exit_code == 1 and "nothing can be added after certification" in late.stderr
     data = json.loads(shown.stdout, parse_float=Decimal)
