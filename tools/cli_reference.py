@@ -19,6 +19,9 @@ with status 1 having changed nothing. Domain guides: [tender.md](tender.md),
 [bondmath.md](bondmath.md), [journal.md](journal.md), [meetings.md](meetings.md),
 [splits.md](splits.md).
 
+Input files are UTF-8. A byte order mark at the start of a file, as spreadsheet programs save
+"CSV UTF-8", is ignored, and line numbers in messages stay the file's own.
+
 This page is generated from the commands themselves (`python tools/cli_reference.py`); a test
 checks that it is current.
 """

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from corpact.errors import InputError
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
 
 def read_rows(path: str | Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """Header (first non-comment row) and an iterator of (physical line number, row dict)."""
@@ -30,8 +32,9 @@ def read_text(path: str | Path) -> str:
 
 
 def read_data(path: str | Path) -> bytes:
-    """The file's bytes with its line ends as reading it as text gives them."""
-    return universal_newlines(read_bytes(path))
+    """The file's bytes with its line ends as reading it as text gives them, without the byte
+    order mark spreadsheet programs put in front of a UTF-8 CSV file."""
+    return universal_newlines(read_bytes(path).removeprefix(UTF8_BOM))
 
 
 def universal_newlines(data: bytes) -> bytes:

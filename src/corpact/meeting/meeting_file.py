@@ -508,7 +508,7 @@ def load_meeting(path: str | Path) -> Meeting:
     """Read and check a meeting file (YAML); raise `InputError` listing every problem."""
     source = Path(path).name
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise InputError.single("file", f"no such file: {path}", source=source) from None
     except yaml.YAMLError as err:

@@ -74,7 +74,7 @@ class _Collector:
 def read_document(path: Path) -> tuple[Any, SourceMap]:
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         raise InputError.single("file-unreadable", f"cannot read: {err}", source=source) from None
     try:
@@ -216,7 +216,7 @@ def meeting_authority(path: Path, proposal_id: str) -> SplitAuthority:
     """The split authority granted by one proposal of a tabulated meeting result (JSON)."""
     source = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InputError.single(
             "meeting-result-unreadable", f"cannot read the meeting result: {err}", source=source

@@ -86,7 +86,7 @@ def load_register(path: Path | str) -> Register:
     """Read a register CSV (header: holder_id,name,class_id,shares,holding_form[,cusip])."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         raise InputError.single(
             "register-unreadable", f"cannot read register: {err}", source=str(path)

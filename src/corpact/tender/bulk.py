@@ -30,7 +30,7 @@ from corpact.csvfiles.columns import (
     read_plain_csv,
     utc_epoch_us,
 )
-from corpact.csvfiles.text import universal_newlines
+from corpact.csvfiles.text import UTF8_BOM, universal_newlines
 from corpact.journal.batch import escaped, four_digit_years
 from corpact.tender.instructions import (
     CSV_COLUMNS,
@@ -47,7 +47,6 @@ from corpact.tender.lifecycle import Kind, OfferState
 from corpact.tender.terms import OfferTerms
 from corpact.timeutil import from_epoch_us, to_epoch_us
 
-UTF8_BOM = b"\xef\xbb\xbf"
 # Columns whose rules run per distinct text and that repeat a few texts; ids, times and
 # references are mostly distinct, and are encoded only when a rule needs their texts.
 ENCODED_COLUMNS = frozenset({"action", "series", "currency", "principal", "guaranteed_delivery"})

@@ -280,7 +280,7 @@ def read_document(path: Path) -> dict[str, Any]:
     """TOML (.toml) or YAML (.yaml/.yml) to a plain dict; syntax errors name the file."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as err:
         raise InputError.single(
             "file-readable", f"cannot read file: {err.strerror}", source=source
