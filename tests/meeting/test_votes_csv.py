@@ -5,6 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
+from corpact.errors import InputError
 from corpact.meeting.votes import load_votes
 
 HEADER = (
@@ -56,3 +59,25 @@ def test_rows_cells_and_error_codes(tmp_path: Path) -> None:
 def test_a_repeated_column_reads_its_last_copy(tmp_path: Path) -> None:
     found = rows(tmp_path, f"{HEADER},choice\nA1,2024-05-01T12:00,H1,,internet,p1,,for,,,against\n")
     assert found[0]["choice"] == "against"
+
+
+def test_a_quantity_beyond_the_share_type_is_a_bad_line(tmp_path: Path) -> None:
+    """32 digits before the point is what a share quantity holds; more is `bad_shares`."""
+    found = rows(
+        tmp_path,
+        f"{HEADER}\n"
+        "A1,2024-05-01T12:00,H1,,nominee,p1,,for,12345678901234567890123456789012.5,\n"
+        "A1,2024-05-01T12:00,H1,,nominee,p2,,for,123456789012345678901234567890123,\n"
+        "A1,2024-05-01T12:00,H1,,nominee,p3,,for,1e400,\n",
+    )
+    assert [r["line_error"] for r in found] == [None, "bad_shares", "bad_shares"]
+    assert found[0]["shares"] == Decimal("12345678901234567890123456789012.5")
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "votes.csv"
+    path.write_bytes(f"{HEADER}\n".encode() + b"A\xe91,2024-05-01T12:00,H1,,internet,p1,,for,,\n")
+    with pytest.raises(InputError) as caught:
+        load_votes(path, "UTC")
+    (problem,) = caught.value.problems
+    assert (problem.rule, problem.line, problem.source) == ("file-utf8", 2, "votes.csv")

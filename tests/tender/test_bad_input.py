@@ -156,7 +156,7 @@ def test_cli_reports_problems_and_exits_non_zero(tmp_path: Path) -> None:
     assert "nothing was changed" in result.stderr
     assert result.stdout == ""
     missing = run_cli("tender", "validate", str(tmp_path / "nope.toml"))
-    assert missing.exit_code == 1 and "cannot read file" in missing.stderr
+    assert missing.exit_code == 1 and "no such file" in missing.stderr
 
 
 def row_by_row(text: str, terms: OfferTerms) -> tuple[list[Instruction], list[Any]]:

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from corpact.csvfiles.text import read_rows
+from corpact.csvfiles.text import decoded_text, read_rows
 from corpact.errors import InputError, LifecycleError, Problem
 from corpact.journal.events import (
     MAX_TEXT_FIELD_CHARS,
@@ -593,7 +593,7 @@ class MeetingDesk:
         meeting = load_meeting(meeting_path)
         register = load_register(register_path)
         raw = meeting_path.read_bytes()
-        document = jsonable_document(yaml.safe_load(raw.decode("utf-8")))
+        document = jsonable_document(yaml.safe_load(decoded_text(raw, meeting_path.name)))
         meeting_from_dict(document, meeting_path.name)  # the journaled form reads back
         payload: dict[str, JsonValue] = {
             "meeting": document,

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from corpact.csvfiles.text import read_text
 from corpact.errors import InputError, Problem
 from corpact.meeting.model import (
     ABSTAIN,
@@ -508,9 +509,7 @@ def load_meeting(path: str | Path) -> Meeting:
     """Read and check a meeting file (YAML); raise `InputError` listing every problem."""
     source = Path(path).name
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InputError.single("file", f"no such file: {path}", source=source) from None
+        data = yaml.safe_load(read_text(path, source))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

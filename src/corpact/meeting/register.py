@@ -17,11 +17,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpact.csvfiles.columns import read_plain_csv
-from corpact.csvfiles.text import read_data, rows_of_text
+from corpact.csvfiles.text import decoded_text, read_data, rows_of_text
 from corpact.errors import InputError, Problem
 
 SHARE_PLACES = 6
 SHARES_TYPE = pa.decimal128(38, SHARE_PLACES)
+SHARE_DIGITS = SHARES_TYPE.precision - SHARE_PLACES  # before the point: what the type holds
+SHARES_RULE = f"not a decimal of at most {SHARE_DIGITS} digits and {SHARE_PLACES} places"
 HOLDER_TYPES = ("registered", "nominee")
 REGISTER_SCHEMA = pa.schema(
     [
@@ -141,12 +143,15 @@ def _content_hash(table: pa.Table) -> str:
 
 
 def parse_shares(text: str) -> Decimal | None:
-    """Exact decimal with at most six places, or None when the text is not such a number."""
+    """Exact decimal with at most `SHARE_DIGITS` digits before the point and `SHARE_PLACES`
+    after it (what `SHARES_TYPE` holds), or None when the text is not such a number."""
     try:
         value = Decimal(text.strip().replace(",", ""))
     except InvalidOperation:
         return None
     if not value.is_finite() or -value.as_tuple().exponent > SHARE_PLACES:  # type: ignore[operator]
+        return None
+    if value and value.adjusted() >= SHARE_DIGITS:
         return None
     return value
 
@@ -166,7 +171,7 @@ def _row(record: dict[str, str], source: str, line: int, problems: list[Problem]
     if holder_type not in HOLDER_TYPES:
         bad("register-type", f"type must be one of {', '.join(HOLDER_TYPES)}", "type")
     if shares is None:
-        bad("register-shares", f"not a decimal with at most {SHARE_PLACES} places", "shares")
+        bad("register-shares", SHARES_RULE, "shares")
     elif shares < 0:
         bad("register-shares", "shares cannot be negative", "shares")
     name = (record.get("name") or "").strip()
@@ -183,7 +188,7 @@ def load_register(path: str | Path) -> Register:
     plain = _plain_register(data, source)
     if plain is not None:
         return plain
-    return _register_by_row(data.decode("utf-8"), source)
+    return _register_by_row(decoded_text(data, source), source)
 
 
 def _register_by_row(text: str, source: str) -> Register:

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from corpact.errors import check
 from corpact.meeting.model import Meeting, Nominee, Proposal
+from corpact.meeting.register import SHARES_RULE
 from corpact.meeting.standards import (
     JSON_PERCENT_PLACES,
     TestResult,
@@ -30,7 +31,7 @@ REASONS = {
     "after_polls_closed": "executed after the polls (or the channel's cut-off) closed",
     "conflicting_same_time": "another instruction for the position has the same time and a "
     "different content; neither counts",
-    "bad_shares": "quantity is not a decimal with at most 6 places",
+    "bad_shares": f"quantity is {SHARES_RULE}",
     "bad_flag": "discretionary flag is not true/false",
     "unknown_proposal": "no such proposal on the agenda",
     "unknown_nominee": "no such nominee for this proposal (or a nominee on a non-election item)",

@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SHARES_PATTERN = r"^-?\d+(\.\d{1,6})?$"
+# At most 32 digits before the point and 6 after: what the share quantity type holds.
+SHARES_PATTERN = r"^-?\d{1,32}(\.\d{1,6})?$"
 
 
 class RegisterCsvRow(BaseModel):
@@ -21,7 +22,9 @@ class RegisterCsvRow(BaseModel):
     holder_id: str = Field(min_length=1, description="record holder or DTC participant id")
     name: str = ""
     class_: str = Field(alias="class", min_length=1, description="share class id")
-    shares: str = Field(pattern=r"^\d+(\.\d{1,6})?$", description="exact decimal, <= 6 places")
+    shares: str = Field(
+        pattern=r"^\d{1,32}(\.\d{1,6})?$", description="exact decimal, <= 32 digits, <= 6 places"
+    )
     type: Literal["registered", "nominee"] = Field(
         description="registered holder, or nominee / DTC participant (may split its votes)"
     )

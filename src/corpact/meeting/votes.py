@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpact.csvfiles.text import cells_of_text, read_data
+from corpact.csvfiles.text import cells_of_text, decoded_text, read_data
 from corpact.errors import InputError, Problem, check
-from corpact.meeting.register import SHARE_PLACES, SHARES_TYPE, parse_shares
+from corpact.meeting.register import SHARES_RULE, SHARES_TYPE, parse_shares
 from corpact.timeutil import from_epoch_us, parse_instant, to_epoch_us, zone
 
 CHANNELS = ("proxy_card", "internet", "telephone", "in_person", "nominee")
@@ -134,7 +134,7 @@ def _line_from_payload(item: Mapping[str, Any]) -> VoteLine:
     shares_text = item.get("shares")
     shares = parse_shares(str(shares_text)) if shares_text is not None else None
     if shares_text is not None and shares is None:
-        raise ValueError(f"shares {shares_text!r} is not a decimal with <= {SHARE_PLACES} places")
+        raise ValueError(f"shares {shares_text!r}: {SHARES_RULE}")
     return VoteLine(
         proposal_id=str(item["proposal"]),
         choice=str(item["choice"]),
@@ -357,7 +357,7 @@ def load_votes(path: str | Path, time_zone: str = "UTC") -> VoteBook:
         header, table, encoded = columnar
         _check_header(header, source)
         return VoteBook(table, source, encoded)
-    header, records = cells_of_text(data.decode("utf-8"))
+    header, records = cells_of_text(decoded_text(data, source))
     _check_header(header, source)
     return VoteBook(_parse_rows(header, records, tz), source)
 

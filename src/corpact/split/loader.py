@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from corpact.csvfiles.text import read_text
 from corpact.errors import InputError, Problem
 from corpact.money import minor_units
 from corpact.split.arith import FractionalPolicy, terminating_decimal
@@ -73,10 +74,7 @@ class _Collector:
 
 def read_document(path: Path) -> tuple[Any, SourceMap]:
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError.single("file-unreadable", f"cannot read: {err}", source=source) from None
+    text = read_text(path, source)
     try:
         if path.suffix.lower() == ".toml":
             return tomllib.loads(text), SourceMap(source, None)
@@ -216,8 +214,8 @@ def meeting_authority(path: Path, proposal_id: str) -> SplitAuthority:
     """The split authority granted by one proposal of a tabulated meeting result (JSON)."""
     source = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        data = json.loads(read_text(path, source))
+    except json.JSONDecodeError as err:
         raise InputError.single(
             "meeting-result-unreadable", f"cannot read the meeting result: {err}", source=source
         ) from None

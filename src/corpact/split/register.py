@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from corpact.csvfiles.text import read_text
 from corpact.errors import InputError, Problem, check
 from corpact.split.model import (
     CUSIP_PATTERN,
@@ -84,14 +85,7 @@ def register_problems(register: Register) -> list[Problem]:
 
 def load_register(path: Path | str) -> Register:
     """Read a register CSV (header: holder_id,name,class_id,shares,holding_form[,cusip])."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError.single(
-            "register-unreadable", f"cannot read register: {err}", source=str(path)
-        ) from None
-    return parse_register(text, source=str(path))
+    return parse_register(read_text(path, str(path)), source=str(path))
 
 
 def parse_register(text: str, *, source: str) -> Register:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar, cast
 import pyarrow as pa
 from pydantic import BaseModel, ValidationError
 
-from corpact.csvfiles.text import universal_newlines
+from corpact.csvfiles.text import decoded_text, universal_newlines
 from corpact.errors import InputError, LifecycleError, Problem
 from corpact.journal.batch import LeafColumns, leaf_columns
 from corpact.journal.events import Guard, JsonValue, NewEvent, Receipt, StoredEvent
@@ -233,7 +233,7 @@ class OfferDesk:
             ) from None
         by_column = plain_instructions(data, state, received_before) if columnar else None
         if by_column is None:
-            text = _decoded(data, path)
+            text = decoded_text(data, str(path))
             return self._import_rows(offer_id, text, path, progress, chunk, received_before)
         outcome = self._import_columns(offer_id, by_column, events, progress, chunk)
         if isinstance(outcome, ImportSummary):
@@ -241,7 +241,7 @@ class OfferDesk:
         # Another writer moved the offer between two chunks: the row path checks the file
         # again against the offer as it now stands and writes the rest. What this import
         # wrote, it counts as created, not as already recorded.
-        text = _decoded(data, path)
+        text = decoded_text(data, str(path))
         rest = self._import_rows(offer_id, text, path, progress, chunk, received_before)
         moved = min(outcome.created, rest.already_recorded)
         return ImportSummary(rest.created + moved, rest.already_recorded - moved)
@@ -441,18 +441,6 @@ class OfferDesk:
         if state.base_terms is None or state.ledger is None:  # pragma: no cover
             raise LifecycleError("offer not launched")
         return run_offer(state.base_terms, state.amendments, state.ledger, as_of)
-
-
-def _decoded(data: bytes, path: Path) -> str:
-    """The file's text as `Path.read_text(encoding="utf-8-sig")` gives it (`data` has its
-    line ends translated already), or a clear error where it is not UTF-8."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise InputError.single(
-            "file-utf8", f"not UTF-8 text (byte {err.start})", source=str(path), line=line
-        ) from None
 
 
 def _line_json(line: PaymentLine) -> dict[str, str]:

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 from pathlib import Path
 
+from corpact.csvfiles.text import read_text
 from corpact.errors import InputError, Problem
 from corpact.journal.events import json_string
 from corpact.tender.amendments import Amendment, terms_as_of
@@ -410,12 +411,7 @@ def ledger_from_csv(
 ) -> InstructionLedger:
     """Read and validate an instructions file; every problem of every line is reported."""
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as err:
-        raise InputError.single(
-            "file-readable", f"cannot read file: {err.strerror}", source=source
-        ) from None
+    text = read_text(path, source)
     return ledger_from_csv_text(base_terms, amendments, text, source)
 
 
@@ -428,12 +424,7 @@ def ledger_from_csv_text(
 
 def read_instructions_csv(path: Path, terms: OfferTerms) -> list[Instruction]:
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as err:
-        raise InputError.single(
-            "file-readable", f"cannot read file: {err.strerror}", source=source
-        ) from None
+    text = read_text(path, source)
     return parse_instructions_csv(text, terms, source)
 
 

@@ -23,6 +23,7 @@ from corpact.bondmath.accretion import accretion_from_issue_price, accretion_fro
 from corpact.bondmath.terms import AccretionSchedule
 from corpact.bondmath.treasury import treasury_yield_from_bid
 from corpact.calendars import settlement_date
+from corpact.csvfiles.text import read_text
 from corpact.errors import InputError, Problem
 from corpact.money import FxRate, Rounding, round_half_up
 from corpact.money.money import validate_currency
@@ -279,12 +280,7 @@ class OfferTermsModel(Model):
 def read_document(path: Path) -> dict[str, Any]:
     """TOML (.toml) or YAML (.yaml/.yml) to a plain dict; syntax errors name the file."""
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as err:
-        raise InputError.single(
-            "file-readable", f"cannot read file: {err.strerror}", source=source
-        ) from None
+    text = read_text(path, source)
     try:
         if path.suffix.lower() in {".yaml", ".yml"}:
             data = yaml.safe_load(text)

@@ -1,5 +1,6 @@
-"""Input files saved with a UTF-8 byte order mark, as spreadsheet programs save "CSV UTF-8",
-read exactly as the same files without it, whichever reader takes them."""
+"""Input files are UTF-8: saved with a byte order mark, as spreadsheet programs save "CSV
+UTF-8", they read exactly as without it, whichever reader takes them; in another encoding they
+are refused with the file and line of the first byte that is not UTF-8."""
 
 from __future__ import annotations
 
@@ -79,3 +80,39 @@ def test_tender_files_with_a_byte_order_mark(tmp_path: Path) -> None:
     ]
     assert all(o.exit_code == 0 for o in outputs), [o.stderr for o in outputs]
     assert outputs[0].stdout == outputs[1].stdout
+
+
+# (example folder, files in command order, command, the file given a Latin-1 byte, its line)
+LATIN1_CASES = [
+    ("level3-2007-meeting", ["meeting.yaml", "register.csv", "votes.csv"], ["meeting", "tabulate"],
+     "votes.csv", 4),
+    ("level3-2007-meeting", ["meeting.yaml", "register.csv", "votes.csv"], ["meeting", "tabulate"],
+     "register.csv", 4),
+    ("level3-2007-meeting", ["meeting.yaml", "register.csv", "votes.csv"], ["meeting", "tabulate"],
+     "meeting.yaml", 4),
+    ("level3-2007-split", ["split.yaml", "register.csv"], ["split", "apply"], "register.csv", 4),
+    ("level3-2007-split", ["split.yaml", "register.csv"], ["split", "apply"], "split.yaml", 4),
+    ("level3-2004", ["offer.toml", "instructions-early.csv"], ["tender", "validate"],
+     "instructions-early.csv", 4),
+    ("level3-2004", ["offer.toml", "instructions-early.csv"], ["tender", "validate"],
+     "offer.toml", 4),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("folder", "names", "command", "spoiled", "line"), LATIN1_CASES)
+def test_a_file_in_another_encoding_is_refused_with_its_line(
+    tmp_path: Path, folder: str, names: list[str], command: list[str], spoiled: str, line: int
+) -> None:
+    plain, _ = _copies(examples_root() / folder, names, tmp_path)
+    path = Path(plain[names.index(spoiled)])
+    lines = path.read_bytes().split(b"\n")
+    lines[line - 1] = b"# Z\xfcrich" + lines[line - 1]  # a comment in Latin-1, on that line
+    path.write_bytes(b"\n".join(lines))
+    if folder == "level3-2007-split":  # the meeting result the split file names, beside it
+        result = examples_root() / "level3-2007-meeting" / "result.json"
+        (tmp_path / "level3-2007-meeting").mkdir()
+        shutil.copy(result, tmp_path / "level3-2007-meeting" / "result.json")
+    found = run_cli(*command, *plain)
+    assert found.exit_code == 1
+    assert f"line {line}: not UTF-8 text" in found.stderr and "[rule: file-utf8]" in found.stderr
+    assert spoiled in found.stderr and "Traceback" not in found.stderr
