@@ -35,7 +35,6 @@ from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
 
 from corpact.csvfiles.text import decoded_text, read_rows
 from corpact.errors import InputError, LifecycleError, Problem
@@ -64,6 +63,7 @@ from corpact.meeting.register import parse_shares
 from corpact.meeting.votes import VOTES_SCHEMA, instruction_rows
 from corpact.store import JournalStore
 from corpact.timeutil import end_of_day, fixed_offset, from_epoch_us, to_epoch_us, zone
+from corpact.yamltext import load_yaml
 
 VOTE_CHUNK = 10_000
 HEADER_FIELDS = ("executed_us", "voter", "channel", "class_id")
@@ -593,7 +593,7 @@ class MeetingDesk:
         meeting = load_meeting(meeting_path)
         register = load_register(register_path)
         raw = meeting_path.read_bytes()
-        document = jsonable_document(yaml.safe_load(decoded_text(raw, meeting_path.name)))
+        document = jsonable_document(load_yaml(decoded_text(raw, meeting_path.name)))
         meeting_from_dict(document, meeting_path.name)  # the journaled form reads back
         payload: dict[str, JsonValue] = {
             "meeting": document,

@@ -44,6 +44,7 @@ from corpact.meeting.model import (
 )
 from corpact.meeting.standards import reverse_split_standard
 from corpact.timeutil import parse_instant, zone
+from corpact.yamltext import load_yaml
 
 BucketName = Literal[
     "for", "against", "abstain", "broker_non_vote", "not_voted", "1_year", "2_years", "3_years"
@@ -509,7 +510,7 @@ def load_meeting(path: str | Path) -> Meeting:
     """Read and check a meeting file (YAML); raise `InputError` listing every problem."""
     source = Path(path).name
     try:
-        data = yaml.safe_load(read_text(path, source))
+        data = load_yaml(read_text(path, source))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

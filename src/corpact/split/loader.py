@@ -49,6 +49,7 @@ from corpact.split.terms import (
     authority_breaches,
 )
 from corpact.timeutil import parse_instant, zone
+from corpact.yamltext import load_yaml
 
 SPLIT_KINDS = {"reverse_split", "forward_split", "split"}
 
@@ -78,7 +79,7 @@ def read_document(path: Path) -> tuple[Any, SourceMap]:
     try:
         if path.suffix.lower() == ".toml":
             return tomllib.loads(text), SourceMap(source, None)
-        return yaml.safe_load(text), SourceMap(source, yaml.compose(text))
+        return load_yaml(text), SourceMap(source, yaml.compose(text))
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

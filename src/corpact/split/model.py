@@ -16,7 +16,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 
 from corpact.split.arith import CashRounding, FractionalPolicy, PriceBasis
 
-DECIMAL_PATTERN = r"^[0-9]+(\.[0-9]+)?$"
+# At most 18 digits before the point and 12 after: prices, par values and fractions stay within
+# what 38-digit arithmetic computes exactly.
+DECIMAL_PATTERN = r"^[0-9]{1,18}(\.[0-9]{1,12})?$"
 CUSIP_PATTERN = r"^[0-9A-Z*@#]{9}$"
 
 
@@ -24,8 +26,11 @@ def _decimal_text(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise ValueError('write amounts as quoted decimal strings, e.g. "0.01" (never a float)')
     text = str(value).strip()
-    if isinstance(value, str) and not re.fullmatch(DECIMAL_PATTERN, text):
-        raise ValueError(f'{value!r} is not a non-negative decimal such as "12.34"')
+    if not re.fullmatch(DECIMAL_PATTERN, text):
+        raise ValueError(
+            f'{value!r} is not a non-negative decimal such as "12.34" '
+            "(at most 18 digits before the point and 12 after)"
+        )
     return Decimal(text)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import duckdb
 import pyarrow as pa
@@ -42,6 +42,7 @@ from corpact.tender.instructions import (
     InstructionLedger,
     Tender,
     Withdrawal,
+    principal_amount,
 )
 from corpact.tender.lifecycle import Kind, OfferState
 from corpact.tender.terms import OfferTerms
@@ -174,12 +175,9 @@ def _cells(columns: Columns, terms: OfferTerms) -> pa.Table | None:
 
 
 def _principal_text(text: str) -> str | None:
-    """`str` of the amount as `_PlainTenders.read` parses it; None where it reads no amount."""
-    try:
-        amount = Decimal(text.strip().replace(",", "").replace("_", ""))
-    except InvalidOperation:
-        return None
-    return str(amount) if amount.is_finite() else None
+    """`str` of the amount as the row reader parses it; None where it reads no amount."""
+    amount = principal_amount(text)
+    return None if amount is None else str(amount)
 
 
 def _valid_for_offer(table: pa.Table, state: OfferState, ledger: InstructionLedger) -> bool:

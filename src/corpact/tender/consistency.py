@@ -53,7 +53,15 @@ def _series_rules(terms: OfferTerms, emit: Emit) -> None:
                 "principal outstanding must be positive",
                 f"{where}.outstanding",
             )
-        if s.increment <= 0 or s.minimum_denomination < s.increment:
+        if any(d != d.to_integral_value() for d in (s.increment, s.minimum_denomination)):
+            # Allocation floors principal to whole multiples of the increment, in whole units.
+            emit(
+                "denomination-whole",
+                f"increment ({s.increment:f}) and minimum denomination "
+                f"({s.minimum_denomination:f}) must be whole units of the currency",
+                f"{where}.increment",
+            )
+        elif s.increment <= 0 or s.minimum_denomination < s.increment:
             emit(
                 "denomination-order",
                 f"need 0 < increment ({s.increment}) <= minimum denomination "

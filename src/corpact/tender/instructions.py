@@ -406,6 +406,23 @@ def build_ledger(
     return ledger
 
 
+# Digits before the point of a principal amount: far above any issue outstanding, and within
+# what 38-digit arithmetic divides by an increment exactly.
+PRINCIPAL_DIGITS = 18
+
+
+def principal_amount(text: str) -> Decimal | None:
+    """The amount a principal cell states (commas and underscores as separators), or None when
+    it states no finite number below 10^PRINCIPAL_DIGITS."""
+    try:
+        amount = Decimal(text.strip().replace(",", "").replace("_", ""))
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or (amount and amount.adjusted() >= PRINCIPAL_DIGITS):
+        return None
+    return amount
+
+
 def ledger_from_csv(
     base_terms: OfferTerms, amendments: Sequence[Amendment], path: Path
 ) -> InstructionLedger:
@@ -520,10 +537,10 @@ class _PlainTenders:
         try:
             # parse_instant, then held in UTC (see parse_row).
             moment = datetime.fromisoformat(received.replace("Z", "+00:00"))
-            principal = Decimal(amount.replace(",", "").replace("_", ""))
-        except (ValueError, InvalidOperation):
+        except ValueError:
             return None
-        if not principal.is_finite():
+        principal = principal_amount(amount)
+        if principal is None:
             return None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=self._zone)
@@ -612,18 +629,16 @@ def _parse_tender(
     series_id = get("series")
     if not series_id:
         problems.append(make("series-present", "a tender names its series", "series"))
-    raw_principal = get("principal").replace(",", "").replace("_", "")
-    principal = Decimal(0)
-    try:
-        principal = Decimal(raw_principal)
-        if not principal.is_finite():
-            raise InvalidOperation
-    except InvalidOperation:
+    principal = principal_amount(get("principal"))
+    if principal is None:
         problems.append(
             make(
-                "principal-numeric", f"principal {get('principal')!r} is not a number", "principal"
+                "principal-numeric",
+                f"principal {get('principal')!r} is not a number below 10^{PRINCIPAL_DIGITS}",
+                "principal",
             )
         )
+        principal = Decimal(0)
     series = terms.series_by_id().get(series_id)
     currency = get("currency").upper()
     if currency and series is not None and currency != series.currency:

@@ -49,8 +49,11 @@ from corpact.tender.terms import (
     Settlement,
 )
 from corpact.timeutil import parse_instant, zone
+from corpact.yamltext import load_yaml
 
-DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+DECIMAL_DIGITS = 18
+DECIMAL_PLACES = 12
+DECIMAL_PATTERN = rf"^-?[0-9]{{1,{DECIMAL_DIGITS}}}(\.[0-9]{{1,{DECIMAL_PLACES}}})?$"
 
 
 def _exact_decimal(value: Any) -> Any:
@@ -59,13 +62,22 @@ def _exact_decimal(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("expected a decimal number")
     if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, str):
+        value = Decimal(value)
+    elif isinstance(value, str):
         text = value.replace(",", "").replace("_", "").strip()
         try:
-            return Decimal(text)
+            number = Decimal(text)
         except InvalidOperation:
             raise ValueError(f"{value!r} is not a decimal number") from None
+        if not number.is_finite():
+            raise ValueError(f"{value!r} is not a finite number")
+        value = number
+    if isinstance(value, Decimal) and value:
+        # Within what 38-digit arithmetic computes exactly with amounts of the same size.
+        if value.adjusted() >= DECIMAL_DIGITS:
+            raise ValueError(f"{value} has more than {DECIMAL_DIGITS} digits before the point")
+        if -value.as_tuple().exponent > DECIMAL_PLACES:  # type: ignore[operator]
+            raise ValueError(f"{value} has more than {DECIMAL_PLACES} decimal places")
     return value
 
 
@@ -74,6 +86,19 @@ ExactDecimal = Annotated[
     BeforeValidator(_exact_decimal),
     WithJsonSchema(
         {"anyOf": [{"type": "string", "pattern": DECIMAL_PATTERN}, {"type": "integer"}]}
+    ),
+]
+NonNegativeDecimal = Annotated[
+    Decimal,
+    BeforeValidator(_exact_decimal),
+    Field(ge=0),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": DECIMAL_PATTERN.replace("^-?", "^")},
+                {"type": "integer", "minimum": 0},
+            ]
+        }
     ),
 ]
 LocalTime = Annotated[
@@ -94,13 +119,13 @@ class Model(BaseModel):
 
 class CapModel(Model):
     basis: Literal["principal", "purchase_price", "total_consideration"] = "principal"
-    amount: ExactDecimal
+    amount: NonNegativeDecimal
     currency: str = Field(min_length=3, max_length=3)
 
 
 class SubCapModel(Model):
     basis: Literal["principal", "purchase_price", "total_consideration"] = "principal"
-    amount: ExactDecimal
+    amount: NonNegativeDecimal
 
 
 class FxModel(Model):
@@ -234,9 +259,9 @@ class AmendmentModel(Model):
     id: str
     effective_at: LocalTime
     description: str = ""
-    aggregate_cap_amount: ExactDecimal | None = None
-    sub_cap_amounts: dict[str, ExactDecimal] = Field(default_factory=dict)
-    pool_cap_amounts: dict[str, ExactDecimal] = Field(default_factory=dict)
+    aggregate_cap_amount: NonNegativeDecimal | None = None
+    sub_cap_amounts: dict[str, NonNegativeDecimal] = Field(default_factory=dict)
+    pool_cap_amounts: dict[str, NonNegativeDecimal] = Field(default_factory=dict)
     expiration_at: LocalTime | None = None
     early_tender_at: LocalTime | None = None
     withdrawal_at: LocalTime | None = None
@@ -282,10 +307,8 @@ def read_document(path: Path) -> dict[str, Any]:
     source = str(path)
     text = read_text(path, source)
     try:
-        if path.suffix.lower() in {".yaml", ".yml"}:
-            data = yaml.safe_load(text)
-        else:
-            data = tomllib.loads(text)
+        yaml_file = path.suffix.lower() in {".yaml", ".yml"}
+        data = load_yaml(text) if yaml_file else tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise InputError.single("toml-syntax", str(err), source=source) from None
     except yaml.YAMLError as err:
