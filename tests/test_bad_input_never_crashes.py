@@ -154,3 +154,26 @@ def test_edits_that_once_raised_are_reported(
     assert result.exit_code == 1, result.stdout
     assert edited in result.stderr and named in result.stderr, result.stderr
     assert "nothing was changed" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--early-tender-payment", "1e400"], "--early-tender-payment"),
+        (["--call-price", "0.000000000000000000001"], "--call-price"),
+        (["--maturity", "9999-12-31"], "maturity"),
+    ],
+)
+def test_price_options_beyond_input_numbers_are_reported(args: list[str], named: str) -> None:
+    base = {
+        "--coupon": "4.350",
+        "--maturity": "2030-05-15",
+        "--settlement": "2024-06-03",
+        "--spread-bps": "50",
+        "--reference-yield": "4.996",
+    }
+    base.update(zip(args[::2], args[1::2], strict=True))
+    options = [part for pair in base.items() for part in pair]
+    result = CliRunner().invoke(app, ["price", "fixed-spread", *options])
+    assert result.exit_code == 1, result.stdout
+    assert named in result.stderr and "nothing was changed" in result.stderr

@@ -91,6 +91,10 @@ class NoteTerms:
         return self.issue_date
 
 
+# A coupon schedule reaches one period past maturity, and Python's dates end with 9999.
+LAST_MATURITY = date(9998, 12, 31)
+
+
 def _problems(terms: NoteTerms) -> list[Problem]:
     found: list[Problem] = []
 
@@ -105,6 +109,8 @@ def _problems(terms: NoteTerms) -> list[Problem]:
         bad("frequency", "frequency-known", f"frequency {terms.frequency} not in {FREQUENCIES}")
     if not isinstance(terms.day_count, DayCount):
         bad("day_count", "day-count-known", f"unknown day count {terms.day_count!r}")
+    if terms.maturity > LAST_MATURITY:
+        bad("maturity", "maturity-range", f"maturity {terms.maturity} is after {LAST_MATURITY}")
     start = terms.interest_start
     if start is not None and start >= terms.maturity:
         bad("issue_date", "issue-before-maturity", f"interest starts {start}, not before maturity")

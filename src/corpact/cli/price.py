@@ -7,10 +7,13 @@ No business rules here: every number comes from `corpact.bondmath`.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -31,14 +34,39 @@ from corpact.bondmath import (
 from corpact.bondmath.solver import yield_from_price
 from corpact.bondmath.treasury import parse_treasury_price, treasury_yield_from_bid
 from corpact.cli.common import DemoStep, OutputFormat, new_app, stdout_console, write_out
-from corpact.errors import InputError
+from corpact.errors import InputError, Problem
 from corpact.money import DECIMAL_CONTEXT, round_half_up, round_half_up_to_cent
+from corpact.money.rounding import input_number_problem
 from corpact.timeutil import parse_date
 
 app = new_app("Bond pricing calculators (fixed-spread tender pricing).")
 
 HUNDRED = Decimal(100)
 Row = dict[str, str]
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def numbers_checked(command: Command) -> Command:
+    """`command` refusing, before it computes anything, any decimal option that is not an input
+    number (`input_number_problem`): every problem at once, each named by its option."""
+
+    @functools.wraps(command)
+    def checked(**options: Any) -> None:
+        problems = [
+            (name, input_number_problem(value))
+            for name, value in options.items()
+            if isinstance(value, Decimal)
+        ]
+        found = [(name, problem) for name, problem in problems if problem is not None]
+        if found:
+            raise InputError(
+                Problem("number-range", problem, field="--" + name.replace("_", "-"))
+                for name, problem in found
+            )
+        command(**options)
+
+    return checked  # type: ignore[return-value]
+
 
 COUPON = typer.Option(..., "--coupon", help="annual coupon rate in percent, e.g. 4.350")
 MATURITY = typer.Option(..., "--maturity", help="maturity date, YYYY-MM-DD")
@@ -166,6 +194,7 @@ def _reference_yield(
 
 
 @app.command("fixed-spread")
+@numbers_checked
 def fixed_spread(
     coupon: Decimal = COUPON,
     maturity: str = MATURITY,
@@ -256,6 +285,7 @@ def fixed_spread(
 
 
 @app.command("yield")
+@numbers_checked
 def yield_command(
     coupon: Decimal = COUPON,
     maturity: str = MATURITY,
@@ -292,6 +322,7 @@ def yield_command(
 
 
 @app.command("accrued")
+@numbers_checked
 def accrued_command(
     coupon: Decimal = COUPON,
     maturity: str = MATURITY,
@@ -330,6 +361,7 @@ def accrued_command(
 
 
 @app.command("treasury-yield")
+@numbers_checked
 def treasury_yield_command(
     coupon: Decimal = typer.Option(..., "--coupon", help="Treasury coupon in percent"),
     maturity: str = MATURITY,

@@ -27,6 +27,21 @@ decimal.setcontext(DECIMAL_CONTEXT.copy())
 
 CENT = Decimal("0.01")
 UNIT = Decimal("1")
+# A number read from input has at most 18 digits before the point and 20 after: it is held
+# exactly in the context's 38 digits, and no amount computed from a few of them overflows.
+INPUT_DIGITS = 18
+INPUT_PLACES = 20
+
+
+def input_number_problem(value: Decimal) -> str | None:
+    """Why `value` is not an input number (see `INPUT_DIGITS`), or None when it is one."""
+    if not value.is_finite():
+        return f"{value} is not a finite number"
+    if value and value.adjusted() >= INPUT_DIGITS:
+        return f"{value} has more than {INPUT_DIGITS} digits before the point"
+    if -value.as_tuple().exponent > INPUT_PLACES:  # type: ignore[operator]
+        return f"{value:f} has more than {INPUT_PLACES} decimal places"
+    return None
 
 
 def to_decimal(value: Decimal | int | str | Fraction) -> Decimal:

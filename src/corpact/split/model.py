@@ -14,11 +14,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from corpact.money.rounding import INPUT_DIGITS, INPUT_PLACES
 from corpact.split.arith import CashRounding, FractionalPolicy, PriceBasis
 
-# At most 18 digits before the point and 12 after: prices, par values and fractions stay within
-# what 38-digit arithmetic computes exactly.
-DECIMAL_PATTERN = r"^[0-9]{1,18}(\.[0-9]{1,12})?$"
+# Prices, par values and fractions are input numbers (`input_number_problem`).
+DECIMAL_PATTERN = rf"^[0-9]{{1,{INPUT_DIGITS}}}(\.[0-9]{{1,{INPUT_PLACES}}})?$"
 CUSIP_PATTERN = r"^[0-9A-Z*@#]{9}$"
 
 
@@ -29,7 +29,7 @@ def _decimal_text(value: Any) -> Decimal:
     if not re.fullmatch(DECIMAL_PATTERN, text):
         raise ValueError(
             f'{value!r} is not a non-negative decimal such as "12.34" '
-            "(at most 18 digits before the point and 12 after)"
+            f"(at most {INPUT_DIGITS} digits before the point and {INPUT_PLACES} after)"
         )
     return Decimal(text)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from corpact.csvfiles.text import read_text
 from corpact.errors import InputError, Problem
 from corpact.journal.events import json_string
+from corpact.money.rounding import INPUT_DIGITS
 from corpact.tender.amendments import Amendment, terms_as_of
 from corpact.tender.terms import OfferTerms, Series
 from corpact.timeutil import parse_instant
@@ -408,7 +409,7 @@ def build_ledger(
 
 # Digits before the point of a principal amount: far above any issue outstanding, and within
 # what 38-digit arithmetic divides by an increment exactly.
-PRINCIPAL_DIGITS = 18
+PRINCIPAL_DIGITS = INPUT_DIGITS
 
 
 def principal_amount(text: str) -> Decimal | None:

@@ -27,6 +27,7 @@ from corpact.csvfiles.text import read_text
 from corpact.errors import InputError, Problem
 from corpact.money import FxRate, Rounding, round_half_up
 from corpact.money.money import validate_currency
+from corpact.money.rounding import INPUT_DIGITS, INPUT_PLACES, input_number_problem
 from corpact.tender.amendments import Amendment, ConsiderationChange
 from corpact.tender.terms import (
     AmountBasis,
@@ -51,9 +52,7 @@ from corpact.tender.terms import (
 from corpact.timeutil import parse_instant, zone
 from corpact.yamltext import load_yaml
 
-DECIMAL_DIGITS = 18
-DECIMAL_PLACES = 12
-DECIMAL_PATTERN = rf"^-?[0-9]{{1,{DECIMAL_DIGITS}}}(\.[0-9]{{1,{DECIMAL_PLACES}}})?$"
+DECIMAL_PATTERN = rf"^-?[0-9]{{1,{INPUT_DIGITS}}}(\.[0-9]{{1,{INPUT_PLACES}}})?$"
 
 
 def _exact_decimal(value: Any) -> Any:
@@ -69,15 +68,11 @@ def _exact_decimal(value: Any) -> Any:
             number = Decimal(text)
         except InvalidOperation:
             raise ValueError(f"{value!r} is not a decimal number") from None
-        if not number.is_finite():
-            raise ValueError(f"{value!r} is not a finite number")
         value = number
-    if isinstance(value, Decimal) and value:
-        # Within what 38-digit arithmetic computes exactly with amounts of the same size.
-        if value.adjusted() >= DECIMAL_DIGITS:
-            raise ValueError(f"{value} has more than {DECIMAL_DIGITS} digits before the point")
-        if -value.as_tuple().exponent > DECIMAL_PLACES:  # type: ignore[operator]
-            raise ValueError(f"{value} has more than {DECIMAL_PLACES} decimal places")
+    if isinstance(value, Decimal):
+        problem = input_number_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
     return value
 
 
