@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corpact.csvfiles.text import universal_newlines
 from corpact.errors import InputError
+from corpact.inputfiles import universal_newlines
 from corpact.meeting.register import (
     REGISTER_SCHEMA,
     SHARES_TYPE,

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from corpact.csvfiles import columns as plain_csv
 from corpact.csvfiles.columns import PYTHON_WHITESPACE, Column
-from corpact.csvfiles.text import cells_of_text, universal_newlines
+from corpact.csvfiles.text import cells_of_text
+from corpact.inputfiles import universal_newlines
 from corpact.meeting import votes
 from corpact.meeting.votes import VOTE_CSV_COLUMNS, VoteBook, _parse_rows, load_votes
 from corpact.meeting.votes_columnar import read_votes_columnar

@@ -72,7 +72,8 @@ class PlainCsv:
 def read_plain_csv(data: bytes, encode: Collection[str] | None = None) -> PlainCsv | None:
     """The file's columns when it is plain (see the module), else None.
 
-    `data` are the file's bytes as `text.read_data` gives them; `encode` as in `Columns`."""
+    `data` are the file's bytes as `corpact.inputfiles.read_data` gives them; `encode` as in
+    `Columns`."""
     found = _header(data)
     if found is None:
         return None

@@ -6,9 +6,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from corpact.errors import InputError
-
-UTF8_BOM = b"\xef\xbb\xbf"
+from corpact.inputfiles import read_text
 
 
 def read_rows(path: str | Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
@@ -25,51 +23,6 @@ def rows_of_text(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, st
 def read_cells(path: str | Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """Header and an iterator of (physical line number, the row's cells); blank rows skipped."""
     return cells_of_text(read_text(path))
-
-
-def read_text(path: str | Path, source: str | None = None) -> str:
-    """An input file's text as `Path.read_text(encoding="utf-8-sig")` gives it; a file that
-    cannot be read or is not UTF-8 raises `InputError` under `source` (default: its name)."""
-    name = source or Path(path).name
-    return decoded_text(read_data(path, name), name)
-
-
-def decoded_text(data: bytes, source: str) -> str:
-    """`data` as UTF-8 text, or `InputError` naming the line of the first byte that is not."""
-    try:
-        return data.removeprefix(UTF8_BOM).decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise InputError.single(
-            "file-utf8", f"not UTF-8 text (byte {err.start})", source=source, line=line
-        ) from None
-
-
-def read_data(path: str | Path, source: str | None = None) -> bytes:
-    """The file's bytes with its line ends as reading it as text gives them, without the byte
-    order mark spreadsheet programs put in front of a UTF-8 CSV file."""
-    return universal_newlines(read_bytes(path, source).removeprefix(UTF8_BOM))
-
-
-def universal_newlines(data: bytes) -> bytes:
-    """What reading as text does to line ends (`open(..., newline=None)`): CR LF and CR become
-    LF. Neither byte occurs inside a multi-byte UTF-8 character, so bytes may be translated."""
-    if b"\r" not in data:
-        return data
-    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-
-
-def read_bytes(path: str | Path, source: str | None = None) -> bytes:
-    """The file's bytes; `InputError` under `source` (default: its name) when it cannot be read."""
-    name = source or Path(path).name
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError.single("file", f"no such file: {path}", source=name) from None
-    except OSError as err:
-        raise InputError.single(
-            "file-readable", f"cannot read file: {err.strerror}", source=name
-        ) from None
 
 
 def cells_of_text(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:

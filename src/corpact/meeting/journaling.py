@@ -36,8 +36,9 @@ from typing import Any, cast
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpact.csvfiles.text import decoded_text, read_rows
+from corpact.csvfiles.text import read_rows
 from corpact.errors import InputError, LifecycleError, Problem
+from corpact.inputfiles import decoded_text, load_yaml
 from corpact.journal.events import (
     MAX_TEXT_FIELD_CHARS,
     JsonValue,
@@ -63,7 +64,6 @@ from corpact.meeting.register import parse_shares
 from corpact.meeting.votes import VOTES_SCHEMA, instruction_rows
 from corpact.store import JournalStore
 from corpact.timeutil import end_of_day, fixed_offset, from_epoch_us, to_epoch_us, zone
-from corpact.yamltext import load_yaml
 
 VOTE_CHUNK = 10_000
 HEADER_FIELDS = ("executed_us", "voter", "channel", "class_id")

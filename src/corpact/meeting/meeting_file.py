@@ -17,8 +17,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from corpact.csvfiles.text import read_text
 from corpact.errors import InputError, Problem
+from corpact.inputfiles import load_yaml, read_text
 from corpact.meeting.model import (
     ABSTAIN,
     AGAINST,
@@ -44,7 +44,6 @@ from corpact.meeting.model import (
 )
 from corpact.meeting.standards import reverse_split_standard
 from corpact.timeutil import parse_instant, zone
-from corpact.yamltext import load_yaml
 
 BucketName = Literal[
     "for", "against", "abstain", "broker_non_vote", "not_voted", "1_year", "2_years", "3_years"

@@ -17,13 +17,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpact.csvfiles.columns import read_plain_csv
-from corpact.csvfiles.text import decoded_text, read_data, rows_of_text
+from corpact.csvfiles.text import rows_of_text
 from corpact.errors import InputError, Problem
+from corpact.inputfiles import decoded_text, read_data
 
 SHARE_PLACES = 6
 SHARES_TYPE = pa.decimal128(38, SHARE_PLACES)
 SHARE_DIGITS = SHARES_TYPE.precision - SHARE_PLACES  # before the point: what the type holds
-SHARES_RULE = f"not a decimal of at most {SHARE_DIGITS} digits and {SHARE_PLACES} places"
+SHARES_RULE = (
+    f"not a decimal of at most {SHARE_DIGITS} digits before the point and {SHARE_PLACES} after"
+)
 HOLDER_TYPES = ("registered", "nominee")
 REGISTER_SCHEMA = pa.schema(
     [

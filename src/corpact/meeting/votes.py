@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpact.csvfiles.text import cells_of_text, decoded_text, read_data
+from corpact.csvfiles.text import cells_of_text
 from corpact.errors import InputError, Problem, check
+from corpact.inputfiles import decoded_text, read_data
 from corpact.meeting.register import SHARES_RULE, SHARES_TYPE, parse_shares
 from corpact.timeutil import from_epoch_us, parse_instant, to_epoch_us, zone
 

@@ -53,7 +53,7 @@ def read_votes_columnar(
     """(header, the lines as `VOTES_SCHEMA` columns, the dictionary encoding of those text
     columns that are the file's cells unchanged) for a plain file, or None.
 
-    `data` are the file's bytes as `text.read_data` gives them."""
+    `data` are the file's bytes as `corpact.inputfiles.read_data` gives them."""
     plain = read_plain_csv(data)
     if plain is None:
         return None

@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from corpact.csvfiles.text import read_text
 from corpact.errors import InputError, Problem
+from corpact.inputfiles import load_yaml, read_text
 from corpact.money import minor_units
 from corpact.split.arith import FractionalPolicy, terminating_decimal
 from corpact.split.model import (
@@ -49,7 +49,6 @@ from corpact.split.terms import (
     authority_breaches,
 )
 from corpact.timeutil import parse_instant, zone
-from corpact.yamltext import load_yaml
 
 SPLIT_KINDS = {"reverse_split", "forward_split", "split"}
 

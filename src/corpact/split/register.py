@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpact.csvfiles.text import read_text
 from corpact.errors import InputError, Problem, check
+from corpact.inputfiles import read_text
 from corpact.split.model import (
     CUSIP_PATTERN,
     REGISTER_COLUMNS,

@@ -30,7 +30,7 @@ from corpact.csvfiles.columns import (
     read_plain_csv,
     utc_epoch_us,
 )
-from corpact.csvfiles.text import UTF8_BOM, universal_newlines
+from corpact.inputfiles import UTF8_BOM, universal_newlines
 from corpact.journal.batch import escaped, four_digit_years
 from corpact.tender.instructions import (
     CSV_COLUMNS,

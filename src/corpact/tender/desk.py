@@ -23,8 +23,8 @@ from typing import Any, TypeVar, cast
 import pyarrow as pa
 from pydantic import BaseModel, ValidationError
 
-from corpact.csvfiles.text import decoded_text, universal_newlines
 from corpact.errors import InputError, LifecycleError, Problem
+from corpact.inputfiles import decoded_text, universal_newlines
 from corpact.journal.batch import LeafColumns, leaf_columns
 from corpact.journal.events import Guard, JsonValue, NewEvent, Receipt, StoredEvent
 from corpact.store import JournalStore

@@ -16,8 +16,8 @@ from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 from pathlib import Path
 
-from corpact.csvfiles.text import read_text
 from corpact.errors import InputError, Problem
+from corpact.inputfiles import read_text
 from corpact.journal.events import json_string
 from corpact.money.rounding import INPUT_DIGITS
 from corpact.tender.amendments import Amendment, terms_as_of

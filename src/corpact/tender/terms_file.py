@@ -23,8 +23,8 @@ from corpact.bondmath.accretion import accretion_from_issue_price, accretion_fro
 from corpact.bondmath.terms import AccretionSchedule
 from corpact.bondmath.treasury import treasury_yield_from_bid
 from corpact.calendars import settlement_date
-from corpact.csvfiles.text import read_text
 from corpact.errors import InputError, Problem
+from corpact.inputfiles import load_yaml, read_text
 from corpact.money import FxRate, Rounding, round_half_up
 from corpact.money.money import validate_currency
 from corpact.money.rounding import INPUT_DIGITS, INPUT_PLACES, input_number_problem
@@ -50,7 +50,6 @@ from corpact.tender.terms import (
     Settlement,
 )
 from corpact.timeutil import parse_instant, zone
-from corpact.yamltext import load_yaml
 
 DECIMAL_PATTERN = rf"^-?[0-9]{{1,{INPUT_DIGITS}}}(\.[0-9]{{1,{INPUT_PLACES}}})?$"
 
