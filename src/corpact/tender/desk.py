@@ -24,7 +24,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ValidationError
 
 from corpact.errors import InputError, LifecycleError, Problem
-from corpact.inputfiles import decoded_text, universal_newlines
+from corpact.inputfiles import decoded_text, read_data
 from corpact.journal.batch import LeafColumns, leaf_columns
 from corpact.journal.events import Guard, JsonValue, NewEvent, Receipt, StoredEvent
 from corpact.store import JournalStore
@@ -225,12 +225,7 @@ class OfferDesk:
         columnar: bool,
     ) -> ImportSummary:
         state, events = self._state_and_events(offer_id)
-        try:
-            data = universal_newlines(path.read_bytes())
-        except OSError as err:
-            raise InputError.single(
-                "file-readable", f"cannot read file: {err.strerror}", source=str(path)
-            ) from None
+        data = read_data(path, str(path))
         by_column = plain_instructions(data, state, received_before) if columnar else None
         if by_column is None:
             text = decoded_text(data, str(path))

@@ -19,7 +19,7 @@ from pathlib import Path
 from corpact.errors import InputError, Problem
 from corpact.inputfiles import read_text
 from corpact.journal.events import json_string
-from corpact.money.rounding import INPUT_DIGITS
+from corpact.money.rounding import INPUT_DIGITS, input_number_problem
 from corpact.tender.amendments import Amendment, terms_as_of
 from corpact.tender.terms import OfferTerms, Series
 from corpact.timeutil import parse_instant
@@ -407,21 +407,14 @@ def build_ledger(
     return ledger
 
 
-# Digits before the point of a principal amount: far above any issue outstanding, and within
-# what 38-digit arithmetic divides by an increment exactly.
-PRINCIPAL_DIGITS = INPUT_DIGITS
-
-
 def principal_amount(text: str) -> Decimal | None:
     """The amount a principal cell states (commas and underscores as separators), or None when
-    it states no finite number below 10^PRINCIPAL_DIGITS."""
+    it states no input number (`input_number_problem`)."""
     try:
         amount = Decimal(text.strip().replace(",", "").replace("_", ""))
     except InvalidOperation:
         return None
-    if not amount.is_finite() or (amount and amount.adjusted() >= PRINCIPAL_DIGITS):
-        return None
-    return amount
+    return amount if input_number_problem(amount) is None else None
 
 
 def ledger_from_csv(
@@ -635,7 +628,8 @@ def _parse_tender(
         problems.append(
             make(
                 "principal-numeric",
-                f"principal {get('principal')!r} is not a number below 10^{PRINCIPAL_DIGITS}",
+                f"principal {get('principal')!r} is not a number of at most {INPUT_DIGITS} "
+                "digits before the point",
                 "principal",
             )
         )
