@@ -7,7 +7,9 @@ puts a troublesome value into one cell or key, or drops, repeats or cuts off a l
 
 from __future__ import annotations
 
+import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -177,3 +179,34 @@ def test_price_options_beyond_input_numbers_are_reported(args: list[str], named:
     result = CliRunner().invoke(app, ["price", "fixed-spread", *options])
     assert result.exit_code == 1, result.stdout
     assert named in result.stderr and "nothing was changed" in result.stderr
+
+
+@pytest.mark.parametrize(("digits", "refused"), [(24, False), (32, True)])
+def test_a_register_whose_shares_would_overflow_the_totals(
+    tmp_path: Path, digits: int, refused: bool
+) -> None:
+    """Twenty positions of 32 digits each stopped the tabulation with DuckDB's overflow; a
+    share quantity now has at most 24 digits before the point, and twenty of those add up."""
+    folder = examples_root() / "level3-2007-meeting"
+    shares = "9" + "0" * (digits - 1)
+    holders = [f"H{i}" for i in range(20)]
+    (tmp_path / "register.csv").write_text(
+        "holder_id,name,class,shares,type\n"
+        + "".join(f"{h},Holder,common,{shares},registered\n" for h in holders)
+    )
+    (tmp_path / "votes.csv").write_text(
+        "instruction_id,executed_at,voter,channel,proposal,nominee,choice,shares,discretionary\n"
+        + "".join(f"I{h},2007-05-01T10:00,{h},internet,reverse-split,,for,,\n" for h in holders)
+    )
+    files = [
+        str(folder / "meeting.yaml"),
+        str(tmp_path / "register.csv"),
+        str(tmp_path / "votes.csv"),
+    ]
+    result = CliRunner().invoke(app, ["meeting", "tabulate", *files, "--format", "json"])
+    if refused:
+        assert result.exit_code == 1 and "[rule: register-shares]" in result.stderr
+    else:
+        assert result.exit_code == 0, result.stderr
+        quorum = json.loads(result.stdout, parse_float=Decimal)["quorum"]
+        assert quorum["present_votes"] == quorum["outstanding_votes"] == 20 * int(shares)

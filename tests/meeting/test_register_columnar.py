@@ -141,3 +141,21 @@ def test_a_register_from_arrow_refuses_an_unknown_holder_type() -> None:
         "positions.arrow",
     )
     assert "'beneficial'" in problem.message
+
+
+@pytest.mark.parametrize("shares", ["-1", "1000000000000000000000000", None])
+def test_a_register_from_arrow_refuses_shares_out_of_range(shares: str | None) -> None:
+    table = pa.table(
+        {
+            "holder_id": ["H1", "H2"],
+            "name": ["", ""],
+            "class_id": ["common", "common"],
+            "shares": pa.array([Decimal(5), None if shares is None else Decimal(shares)]),
+            "holder_type": ["registered", "registered"],
+        }
+    )
+    with pytest.raises(InputError) as caught:
+        Register.from_arrow(table, "positions")
+    (problem,) = caught.value.problems
+    assert (problem.rule, problem.field) == ("register-shares", "shares")
+    assert "'H2'" in problem.message

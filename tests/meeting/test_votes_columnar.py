@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -10,11 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from corpact.cli.common import examples_root
 from corpact.csvfiles import columns as plain_csv
 from corpact.csvfiles.columns import PYTHON_WHITESPACE, Column
 from corpact.csvfiles.text import cells_of_text
 from corpact.inputfiles import universal_newlines
 from corpact.meeting import votes
+from corpact.meeting.register import SHARES_TYPE
 from corpact.meeting.votes import VOTE_CSV_COLUMNS, VoteBook, _parse_rows, load_votes
 from corpact.meeting.votes_columnar import read_votes_columnar
 
@@ -181,3 +184,23 @@ def test_encoding_columns_side_by_side_reads_the_same(monkeypatch: pytest.Monkey
     parallel = columnar(text)
     assert serial is not None and parallel is not None
     assert parallel[1].equals(serial[1]) and parallel[0] == serial[0]
+
+
+EXAMPLE_VOTES = examples_root() / "level3-2007-meeting" / "votes.csv"
+
+
+def test_a_vote_book_from_arrow_marks_quantities_beyond_the_share_digits() -> None:
+    """As the CSV readers would: a `bad_shares` line with no quantity, the others untouched."""
+    table = load_votes(EXAMPLE_VOTES, "America/Denver").table
+    quantities = table.column("shares").to_pylist()
+    big = Decimal(10) ** 24
+    changed = [big if i == 0 else -big if i == 1 else q for i, q in enumerate(quantities)]
+    book = VoteBook.from_arrow(
+        table.set_column(
+            table.schema.get_field_index("shares"), "shares", pa.array(changed, SHARES_TYPE)
+        )
+    )
+    errors = book.table.column("line_error").to_pylist()
+    assert errors[:2] == ["bad_shares", "bad_shares"]
+    assert errors[2:] == table.column("line_error").to_pylist()[2:]
+    assert book.table.column("shares").to_pylist() == [None, None, *quantities[2:]]

@@ -61,17 +61,17 @@ def test_a_repeated_column_reads_its_last_copy(tmp_path: Path) -> None:
     assert found[0]["choice"] == "against"
 
 
-def test_a_quantity_beyond_the_share_type_is_a_bad_line(tmp_path: Path) -> None:
-    """32 digits before the point is what a share quantity holds; more is `bad_shares`."""
+def test_a_quantity_beyond_the_share_digits_is_a_bad_line(tmp_path: Path) -> None:
+    """24 digits before the point is what a share quantity may have; more is `bad_shares`."""
     found = rows(
         tmp_path,
         f"{HEADER}\n"
-        "A1,2024-05-01T12:00,H1,,nominee,p1,,for,12345678901234567890123456789012.5,\n"
-        "A1,2024-05-01T12:00,H1,,nominee,p2,,for,123456789012345678901234567890123,\n"
+        "A1,2024-05-01T12:00,H1,,nominee,p1,,for,123456789012345678901234.5,\n"
+        "A1,2024-05-01T12:00,H1,,nominee,p2,,for,1234567890123456789012345,\n"
         "A1,2024-05-01T12:00,H1,,nominee,p3,,for,1e400,\n",
     )
     assert [r["line_error"] for r in found] == [None, "bad_shares", "bad_shares"]
-    assert found[0]["shares"] == Decimal("12345678901234567890123456789012.5")
+    assert found[0]["shares"] == Decimal("123456789012345678901234.5")
 
 
 def test_a_file_that_is_not_utf8_is_refused_with_its_line(tmp_path: Path) -> None:

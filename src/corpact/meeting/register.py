@@ -23,7 +23,10 @@ from corpact.inputfiles import decoded_text, read_data
 
 SHARE_PLACES = 6
 SHARES_TYPE = pa.decimal128(38, SHARE_PLACES)
-SHARE_DIGITS = SHARES_TYPE.precision - SHARE_PLACES  # before the point: what the type holds
+# Digits before the point of a share quantity: the sum of 100,000,000 of them still fits
+# `SHARES_TYPE`, in which DuckDB adds them up (38 digits, 6 after the point).
+SHARE_DIGITS = 24
+SHARE_LIMIT = Decimal(10) ** SHARE_DIGITS
 SHARES_RULE = (
     f"not a decimal of at most {SHARE_DIGITS} digits before the point and {SHARE_PLACES} after"
 )
@@ -60,6 +63,7 @@ class Register:
     @classmethod
     def from_arrow(cls, table: pa.Table, source: str = "register") -> Register:
         table = table.select(REGISTER_SCHEMA.names).cast(REGISTER_SCHEMA)
+        _refuse_shares_out_of_range(table, source)
         _refuse_unknown_types(table, source)
         _refuse_repeated_positions(table, source)
         return cls(table, source, _content_hash(table))
@@ -100,6 +104,28 @@ def _refuse_unknown_types(table: pa.Table, source: str) -> None:
                 field="type",
             )
             for kind in sorted(found, key=str)
+        )
+
+
+def _refuse_shares_out_of_range(table: pa.Table, source: str) -> None:
+    """Shares are known, not negative and below `SHARE_LIMIT`, as the CSV readers require."""
+    shares = table.column("shares")
+    bad = pc.or_kleene(
+        pc.less(shares, pa.scalar(Decimal(0), SHARES_TYPE)),
+        pc.greater_equal(shares, pa.scalar(SHARE_LIMIT, SHARES_TYPE)),
+    )
+    bad = pc.fill_null(pc.or_kleene(bad, pc.is_null(shares)), True)
+    if pc.any(bad).as_py():
+        rows = table.filter(bad).slice(0, 10).to_pylist()
+        raise InputError(
+            Problem(
+                "register-shares",
+                f"holder {row['holder_id']!r} class {row['class_id']!r}: shares "
+                f"{row['shares']} are {SHARES_RULE} and not negative",
+                source=source,
+                field="shares",
+            )
+            for row in rows
         )
 
 
@@ -226,7 +252,7 @@ def _register_by_row(text: str, source: str) -> Register:
 
 
 # Digits with at most six places: Arrow's cast to `SHARES_TYPE` reads them as `parse_shares`.
-_PLAIN_SHARES = r"^\d{1,32}(\.\d{1,6})?$"
+_PLAIN_SHARES = rf"^\d{{1,{SHARE_DIGITS}}}(\.\d{{1,{SHARE_PLACES}}})?$"
 
 
 def _plain_register(data: bytes, source: str) -> Register | None:

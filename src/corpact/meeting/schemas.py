@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# At most 32 digits before the point and 6 after: what the share quantity type holds.
-SHARES_PATTERN = r"^-?\d{1,32}(\.\d{1,6})?$"
+# At most 24 digits before the point and 6 after (`register.SHARE_DIGITS`).
+SHARES_PATTERN = r"^-?\d{1,24}(\.\d{1,6})?$"
 
 
 class RegisterCsvRow(BaseModel):
@@ -23,7 +23,7 @@ class RegisterCsvRow(BaseModel):
     name: str = ""
     class_: str = Field(alias="class", min_length=1, description="share class id")
     shares: str = Field(
-        pattern=r"^\d{1,32}(\.\d{1,6})?$", description="exact decimal, <= 32 digits, <= 6 places"
+        pattern=r"^\d{1,24}(\.\d{1,6})?$", description="exact decimal, <= 24 digits, <= 6 places"
     )
     type: Literal["registered", "nominee"] = Field(
         description="registered holder, or nominee / DTC participant (may split its votes)"

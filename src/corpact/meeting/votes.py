@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from corpact.csvfiles.text import cells_of_text
 from corpact.errors import InputError, Problem, check
 from corpact.inputfiles import decoded_text, read_data
-from corpact.meeting.register import SHARES_RULE, SHARES_TYPE, parse_shares
+from corpact.meeting.register import SHARE_LIMIT, SHARES_RULE, SHARES_TYPE, parse_shares
 from corpact.timeutil import from_epoch_us, parse_instant, to_epoch_us, zone
 
 CHANNELS = ("proxy_card", "internet", "telephone", "in_person", "nominee")
@@ -234,7 +234,29 @@ class VoteBook:
 
     @classmethod
     def from_arrow(cls, table: pa.Table, source: str = "votes") -> VoteBook:
-        return cls(table.select(VOTES_SCHEMA.names).cast(VOTES_SCHEMA), source)
+        """The lines as given; a quantity the CSV readers would not read (`parse_shares`) is a
+        `bad_shares` line, as it would be in a file."""
+        table = table.select(VOTES_SCHEMA.names).cast(VOTES_SCHEMA)
+        shares = table.column("shares")
+        limit = pa.scalar(SHARE_LIMIT, SHARES_TYPE)
+        beyond = pc.fill_null(
+            pc.or_(
+                pc.greater_equal(shares, limit),
+                pc.less_equal(shares, pa.scalar(-SHARE_LIMIT, SHARES_TYPE)),
+            ),
+            False,
+        )
+        if pc.any(beyond).as_py():
+            errors = table.column("line_error")
+            marked = pc.if_else(pc.and_(beyond, pc.is_null(errors)), "bad_shares", errors)
+            table = table.set_column(
+                table.schema.get_field_index("line_error"), "line_error", marked
+            ).set_column(
+                table.schema.get_field_index("shares"),
+                "shares",
+                pc.if_else(beyond, pa.scalar(None, SHARES_TYPE), shares),
+            )
+        return cls(table, source)
 
     @classmethod
     def from_instructions(
