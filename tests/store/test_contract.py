@@ -12,7 +12,7 @@ from corpact.journal.events import NewEvent, StoredEvent
 from corpact.journal.export import verify_export, verify_receipt
 from corpact.journal.hashing import EMPTY_ROOT
 from corpact.journal.memory import MemoryTree
-from corpact.journal.verify import verify_consistency, verify_inclusion
+from corpact.journal.verify import VerificationError, verify_consistency, verify_inclusion
 from corpact.store import JournalStore
 from tests.journal import reference
 from tests.store.helpers import ORIGIN, SIGNER, instruction
@@ -179,6 +179,33 @@ def test_checkpoints_receipts_and_export(database_url: str, tmp_path: Path) -> N
         assert result.tree_size == 13
         assert result.checkpoint_sizes == (5, 12, 13)
         assert result.root == store.root()
+
+
+def test_a_receipt_with_any_field_changed_is_refused(database_url: str) -> None:
+    """Every field a reader may rely on is checked: the proof's own, and the stated origin and
+    leaf hash, which the proof does not need."""
+    with JournalStore.open(database_url, signer=SIGNER) as store:
+        store.append([instruction(i) for i in range(5)])
+        receipt = store.receipt_document(instruction(3).idempotency_key)
+    leaf, proof, note = receipt["leaf_data"], receipt["inclusion_proof"], receipt["checkpoint"]
+    assert isinstance(leaf, str) and isinstance(proof, list) and isinstance(note, str)
+    changes: dict[str, object] = {
+        "origin": "another/log",
+        "leaf_hash": "0" * 64,
+        "idempotency_key": instruction(2).idempotency_key,
+        "index": 2,
+        "tree_size": 4,
+        "leaf_data": leaf[:-4] + "AAA=",
+        "inclusion_proof": list(reversed(proof)),
+        "checkpoint": note.replace("\n5\n", "\n4\n"),
+    }
+    for field, value in changes.items():
+        with pytest.raises(VerificationError):
+            verify_receipt({**receipt, field: value}, [SIGNER.verifier()], ORIGIN)
+        without = {k: v for k, v in receipt.items() if k != field}
+        with pytest.raises(VerificationError):
+            verify_receipt(without, [SIGNER.verifier()], ORIGIN)
+    assert verify_receipt(receipt, [SIGNER.verifier()], ORIGIN).event.payload
 
 
 def test_no_signer_means_no_checkpoint(database_url: str) -> None:

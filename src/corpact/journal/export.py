@@ -171,10 +171,16 @@ def verify_receipt(
         data = _b64(document["leaf_data"], "leaf_data")
         path = [_b64(p, "inclusion_proof element") for p in document["inclusion_proof"]]
         key = document["idempotency_key"]
+        stated_origin, stated_hash = document["origin"], document["leaf_hash"]
     except (KeyError, TypeError) as err:
         raise VerificationError(f"receipt is malformed: missing or bad {err}") from None
     if not isinstance(index, int) or size != checkpoint.tree_size:
         raise VerificationError("receipt tree size differs from its checkpoint")
+    # Every field a reader of the receipt may rely on is checked, not only those the proof uses.
+    if stated_origin != checkpoint.origin:
+        raise VerificationError("the receipt names another log origin than its checkpoint")
+    if stated_hash != leaf_hash(data).hex():
+        raise VerificationError("the receipt's leaf_hash is not the hash of its leaf_data")
     try:
         event = decode_leaf(index, data)
     except LeafFormatError as err:
