@@ -210,3 +210,29 @@ def test_a_register_whose_shares_would_overflow_the_totals(
         assert result.exit_code == 0, result.stderr
         quorum = json.loads(result.stdout, parse_float=Decimal)["quorum"]
         assert quorum["present_votes"] == quorum["outstanding_votes"] == 20 * int(shares)
+
+
+def test_voting_power_beyond_exact_digits_is_refused(tmp_path: Path) -> None:
+    """Shares x votes per share that 38 digits cannot hold exactly would be rounded in every
+    total: refused, naming the class, instead of counted approximately."""
+    folder = examples_root() / "level3-2007-meeting"
+    meeting = (folder / "meeting.yaml").read_text(encoding="utf-8")
+    assert 'votes_per_share: "1"' in meeting
+    (tmp_path / "meeting.yaml").write_text(
+        meeting.replace('votes_per_share: "1"', 'votes_per_share: "123456789012345.123457"')
+    )
+    holders = ["H1", "H2"]
+    (tmp_path / "register.csv").write_text(
+        "holder_id,name,class,shares,type\n"
+        + "".join(
+            f"{h},Holder,common,123456789012345678901234.123457,registered\n" for h in holders
+        )
+    )
+    (tmp_path / "votes.csv").write_text(
+        "instruction_id,executed_at,voter,channel,proposal,nominee,choice,shares,discretionary\n"
+    )
+    files = [str(tmp_path / n) for n in ("meeting.yaml", "register.csv", "votes.csv")]
+    result = CliRunner().invoke(app, ["meeting", "tabulate", *files])
+    assert result.exit_code == 1, result.stdout
+    assert "classes[0].votes_per_share" in result.stderr
+    assert "[rule: voting-power-digits]" in result.stderr

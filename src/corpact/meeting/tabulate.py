@@ -7,6 +7,7 @@ shares by subtraction, and applies each proposal's standard with exact `Fraction
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -52,6 +53,7 @@ from corpact.meeting.standards import (
     plurality,
 )
 from corpact.meeting.votes import VoteBook
+from corpact.money import DECIMAL_CONTEXT
 
 ZERO = Decimal(0)
 SharesByKey = dict[tuple[str, str, str, str], dict[str, Any]]
@@ -61,6 +63,7 @@ def tabulate(meeting: Meeting, register: Register, votes: VoteBook) -> MeetingRe
     """Certified result of `meeting` from the record-date `register` and every instruction."""
     _check_register(meeting, register)
     stage = run_stages(meeting, register, votes)
+    _check_voting_power(meeting, stage)
     return _Assembler(meeting, stage).result(register, votes)
 
 
@@ -77,6 +80,32 @@ def _check_register(meeting: Meeting, register: Register) -> None:
             )
             for c in unknown
         )
+
+
+def _check_voting_power(meeting: Meeting, stage: Stage) -> None:
+    """Voting power (shares x votes per share) is exact in the 38-digit context for every class
+    and for all of them together; every total counted is at most these, so all are exact."""
+    exact = DECIMAL_CONTEXT.copy()
+    exact.traps[decimal.Inexact] = True
+    outstanding = {r["class_id"]: r["outstanding"] or ZERO for r in stage.outstanding_by_class}
+    problems: list[Problem] = []
+    total = ZERO
+    for index, c in enumerate(meeting.classes):
+        try:
+            power = exact.multiply(outstanding.get(c.class_id, ZERO), c.votes_per_share)
+            total = exact.add(total, power)
+        except decimal.Inexact:
+            problems.append(
+                Problem(
+                    "voting-power-digits",
+                    f"class {c.class_id!r}: {outstanding.get(c.class_id, ZERO):,} shares x "
+                    f"{c.votes_per_share} votes per share need more than "
+                    f"{DECIMAL_CONTEXT.prec} digits to count exactly",
+                    field=f"classes[{index}].votes_per_share",
+                )
+            )
+    if problems:
+        raise InputError(problems)
 
 
 class _Assembler:
