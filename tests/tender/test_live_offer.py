@@ -103,6 +103,25 @@ def test_events_outside_the_lifecycle_are_refused_and_write_nothing(desk: OfferD
     refused(desk, LifecycleError, lambda: desk.accept("level3-2004", CLOSE))
 
 
+def test_an_instruction_that_would_not_read_back_is_refused_and_writes_nothing(
+    desk: OfferDesk,
+) -> None:
+    """An instruction built in code is checked as the journal's readers will read it: an
+    empty id or a principal that is no number was once written, and every later fold of the
+    offer (results, status, the next instruction) then stopped on it."""
+    desk.launch(OFFER)
+    nov1 = datetime(2004, 11, 1, tzinfo=NEW_YORK)
+    for bad in (
+        tender("", nov1),
+        Tender("t-inf", nov1, "l3-11-2008", Decimal("Infinity")),
+        Withdrawal("", nov1, "t1"),
+    ):
+        error = refused(desk, InputError, lambda bad=bad: desk.submit("level3-2004", [bad]))
+        assert isinstance(error, InputError) and error.problems
+    desk.submit("level3-2004", [tender("t1", nov1)])
+    assert desk.state("level3-2004").ledger is not None
+
+
 def test_amendment_after_settlement_is_refused(desk: OfferDesk) -> None:
     desk.launch(OFFER)
     desk.submit("level3-2004", [tender("t1", datetime(2004, 11, 1, tzinfo=NEW_YORK))])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +25,7 @@ from corpact.cli.common import (
 from corpact.errors import InputError
 from corpact.journal.events import Receipt
 from corpact.tender.desk import OfferDesk
-from corpact.tender.instructions import Tender, Withdrawal
+from corpact.tender.instructions import Tender, Withdrawal, principal_amount
 from corpact.tender.payments_render import payments_csv, print_payments
 from corpact.tender.render import print_table, results_csv, results_json_text
 from corpact.timeutil import parse_instant
@@ -138,12 +137,11 @@ def tender(
 ) -> None:
     """Record one tender."""
     with _desk(db, signing_key) as desk:
-        try:
-            amount = Decimal(principal.replace(",", ""))
-        except InvalidOperation:
+        amount = principal_amount(principal)
+        if amount is None:
             raise InputError.single(
                 "principal-numeric", f"{principal!r} is not a number", field="--principal"
-            ) from None
+            )
         moment = _instant(desk, offer_id, received_at, "--received-at")
         instruction = Tender(
             instruction_id,

@@ -30,7 +30,12 @@ from corpact.journal.events import Guard, JsonValue, NewEvent, Receipt, StoredEv
 from corpact.store import JournalStore
 from corpact.store.journal_store import Appended
 from corpact.tender.bulk import InstructionColumns, instruction_events, plain_instructions
-from corpact.tender.instructions import Instruction, Tender, parse_instructions_csv_lenient
+from corpact.tender.instructions import (
+    Instruction,
+    Tender,
+    instruction_from_payload,
+    parse_instructions_csv_lenient,
+)
 from corpact.tender.lifecycle import Kind, OfferState, fold, stream_of
 from corpact.tender.payments import PaymentLine, PaymentRun, payment_run
 from corpact.tender.render import results_json
@@ -170,7 +175,22 @@ class OfferDesk:
         return self._append(terms.offer_id, [event])[0], scheduled
 
     def submit(self, offer_id: str, instructions: Sequence[Instruction]) -> list[Receipt]:
-        """Tenders and withdrawals, one transaction; a retry of the same ids is harmless."""
+        """Tenders and withdrawals, one transaction; a retry of the same ids is harmless.
+
+        Instructions built in code, not read from a file, are first read back from the
+        payloads the journal will hold, as every later reading of the journal reads them: one
+        that does not read back (an empty id, a principal that is no number) would be written
+        and then refused by every fold of the offer."""
+        terms = self.state(offer_id).base_terms
+        if terms is not None:
+            problems: list[Problem] = []
+            for instruction in instructions:
+                try:
+                    instruction_from_payload(instruction.payload(), terms)
+                except InputError as err:
+                    problems.extend(err.problems)
+            if problems:
+                raise InputError(problems)
         return self._submit(offer_id, instructions, self.store.append)
 
     def _submit(
