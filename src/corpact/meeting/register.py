@@ -121,7 +121,7 @@ def _refuse_shares_out_of_range(table: pa.Table, source: str) -> None:
             Problem(
                 "register-shares",
                 f"holder {row['holder_id']!r} class {row['class_id']!r}: shares "
-                f"{row['shares']} are {SHARES_RULE} and not negative",
+                f"{row['shares']} are not at least 0 and below 10^{SHARE_DIGITS}",
                 source=source,
                 field="shares",
             )

@@ -10,8 +10,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# At most 24 digits before the point and 6 after (`register.SHARE_DIGITS`).
-SHARES_PATTERN = r"^-?\d{1,24}(\.\d{1,6})?$"
+from corpact.meeting.register import SHARE_DIGITS, SHARE_PLACES
+
+# At most `SHARE_DIGITS` digits before the point and `SHARE_PLACES` after.
+SHARES_NUMBER = rf"\d{{1,{SHARE_DIGITS}}}(\.\d{{1,{SHARE_PLACES}}})?"
+SHARES_PATTERN = rf"^-?{SHARES_NUMBER}$"
 
 
 class RegisterCsvRow(BaseModel):
@@ -23,7 +26,8 @@ class RegisterCsvRow(BaseModel):
     name: str = ""
     class_: str = Field(alias="class", min_length=1, description="share class id")
     shares: str = Field(
-        pattern=r"^\d{1,24}(\.\d{1,6})?$", description="exact decimal, <= 24 digits, <= 6 places"
+        pattern=rf"^{SHARES_NUMBER}$",
+        description=f"exact decimal, <= {SHARE_DIGITS} digits, <= {SHARE_PLACES} places",
     )
     type: Literal["registered", "nominee"] = Field(
         description="registered holder, or nominee / DTC participant (may split its votes)"

@@ -96,8 +96,11 @@ class OfferDesk:
         # offer id -> (events folded, idempotency key of the last one, state)
         self._cache: dict[str, tuple[int, str, OfferState]] = {}
         # Instructions being appended, by idempotency key: the guard checks these objects
-        # instead of parsing their payloads again (the payload is made from the object).
+        # instead of parsing their payloads again. Lines read from a file were parsed as a fold
+        # parses a payload; objects built in code (`submit`) are read back from their payloads
+        # first, since one (an empty id, an infinite principal) may not read back at all.
         self._pending: dict[str, Instruction] = {}
+        self._read_back = False
         # Set only while `import_csv` writes lines its trial has already checked.
         self._checked: _Checked | None = None
 
@@ -146,7 +149,8 @@ class OfferDesk:
             for event in new:
                 known = self._pending.get(event.idempotency_key)
                 if known is not None:
-                    problems.extend(state.offer_instruction(known))
+                    unread = _read_back_problems(state, known) if self._read_back else []
+                    problems.extend(unread or state.offer_instruction(known))
                 else:
                     problems.extend(state.apply(event.kind, event.payload, event.recorded_at))
             if problems:
@@ -181,30 +185,23 @@ class OfferDesk:
         payloads the journal will hold, as every later reading of the journal reads them: one
         that does not read back (an empty id, a principal that is no number) would be written
         and then refused by every fold of the offer."""
-        terms = self.state(offer_id).base_terms
-        if terms is not None:
-            problems: list[Problem] = []
-            for instruction in instructions:
-                try:
-                    instruction_from_payload(instruction.payload(), terms)
-                except InputError as err:
-                    problems.extend(err.problems)
-            if problems:
-                raise InputError(problems)
-        return self._submit(offer_id, instructions, self.store.append)
+        return self._submit(offer_id, instructions, self.store.append, read_back=True)
 
     def _submit(
         self,
         offer_id: str,
         instructions: Sequence[Instruction],
         append: Callable[[Sequence[NewEvent], Guard], R],
+        *,
+        read_back: bool = False,
     ) -> R:
         events = _instruction_events(offer_id, instructions)
         self._pending = {e.idempotency_key: i for e, i in zip(events, instructions, strict=True)}
+        self._read_back = read_back
         try:
             return append(events, self._guard(offer_id))
         finally:
-            self._pending = {}
+            self._pending, self._read_back = {}, False
 
     def import_csv(
         self,
@@ -472,6 +469,18 @@ def _advanced(checked: _Checked, written: Appended) -> _Checked:
         return checked
     index, key = written.last_created
     return _Checked(checked.length + written.created, index, key)
+
+
+def _read_back_problems(state: OfferState, instruction: Instruction) -> list[Problem]:
+    """Why `instruction` would not read back from its journal payload as every fold reads it
+    (`instruction_from_payload`); none when it would, or when the offer was never created."""
+    if state.base_terms is None:
+        return []
+    try:
+        instruction_from_payload(instruction.payload(), state.base_terms)
+    except InputError as err:
+        return list(err.problems)
+    return []
 
 
 def _instruction_events(offer_id: str, instructions: Sequence[Instruction]) -> list[NewEvent]:
