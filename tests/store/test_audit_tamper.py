@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, text
 
+from corpact.errors import CorpactError
 from corpact.store import JournalStore
 from tests.store.helpers import SIGNER, instruction
 
@@ -61,6 +63,10 @@ def _negative_checkpoint(connection: Connection) -> None:
     connection.execute(text("UPDATE checkpoint SET tree_size = -8 WHERE tree_size = 8"))
 
 
+def _garble_leaf(connection: Connection) -> None:
+    connection.execute(text("UPDATE journal_entry SET leaf_data = :d WHERE idx = 4"), {"d": b"\0"})
+
+
 TAMPERS = {
     "flip a leaf byte": (_flip_leaf, "leaf 4"),
     "flip a node byte": (_flip_node, "node (2, 1)"),
@@ -72,6 +78,7 @@ TAMPERS = {
         _negative_checkpoint,
         "checkpoint -8: a tree size cannot be negative",
     ),
+    "garble a leaf": (_garble_leaf, "leaf 4"),
 }
 
 
@@ -91,3 +98,28 @@ def test_audit_reports_tampering(database_url: str, name: str) -> None:
         report = store.audit([SIGNER.verifier()])
     assert not report.ok
     assert any(expected in problem for problem in report.problems), report.problems
+
+
+def _read_altered_leaf(url: str, stored: object) -> None:
+    with JournalStore.open(url, signer=SIGNER) as store:
+        store.append([instruction(i) for i in range(5)])
+        with store._engine.begin() as connection:
+            connection.execute(
+                text("UPDATE journal_entry SET leaf_data = :d WHERE idx = 3"), {"d": stored}
+            )
+        with pytest.raises(CorpactError, match=r"journal entry 3 .*corpact audit check"):
+            store.events()
+        report = store.audit([SIGNER.verifier()])
+    assert not report.ok
+    assert any("leaf 3" in problem for problem in report.problems), report.problems
+
+
+def test_reading_a_garbled_leaf_is_a_clear_error(database_url: str) -> None:
+    """The desks read leaves on a fast path that trusts the store; a leaf changed outside
+    corpact is named, with the audit to run, instead of a JSON error. The audit names it too."""
+    _read_altered_leaf(database_url, b"\0")
+
+
+def test_a_leaf_altered_into_text_is_a_clear_error(tmp_path: Path) -> None:
+    """SQLite lets a BLOB column hold text (PostgreSQL's bytea does not)."""
+    _read_altered_leaf(f"sqlite:///{tmp_path / 'journal.db'}", "text")

@@ -92,6 +92,25 @@ class Appended:
 _Leaf = tuple[int, bytes, bytes]  # index, leaf bytes, leaf hash: an event not yet decoded
 
 
+ALTERED = "the database was changed outside corpact; `corpact audit check` lists what changed"
+
+
+def _stored_bytes(index: int, value: object) -> bytes:
+    """A leaf's bytes as stored; a value altered into text or a number is a clear error."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise CorpactError(f"journal entry {index} holds {type(value).__name__}, not bytes: {ALTERED}")
+
+
+def _stored_event(index: int, leaf_data: bytes, leaf_hash: bytes) -> StoredEvent:
+    """`decode_leaf_trusted`, the fast path for leaves this store wrote; a leaf that no longer
+    decodes is a clear error instead of a JSON or key error."""
+    try:
+        return decode_leaf_trusted(index, leaf_data, leaf_hash)
+    except (ValueError, KeyError, TypeError) as err:  # a JSON error is a ValueError
+        raise CorpactError(f"journal entry {index} cannot be read ({err}): {ALTERED}") from None
+
+
 class _Stream(Sequence[StoredEvent]):
     """One cached stream, in index order, each event decoded when first read.
 
@@ -129,7 +148,7 @@ class _Stream(Sequence[StoredEvent]):
     def _decoded(self, position: int) -> StoredEvent:
         item = self._items[position]
         if isinstance(item, tuple):
-            item = decode_leaf_trusted(*item)
+            item = _stored_event(*item)
             self._items[position] = item
         return item
 
@@ -494,7 +513,9 @@ class JournalStore:
             .order_by(t.idx)
         )
         for index, stream, data, digest in connection.execute(query):
-            self._streams[stream].add(index, bytes(data), bytes(digest))
+            self._streams[stream].add(
+                index, _stored_bytes(index, data), _stored_bytes(index, digest)
+            )
 
     # -- tree reads --------------------------------------------------------------------------
 
@@ -594,7 +615,8 @@ class JournalStore:
             query = query.where(t.idx < upto_index)
         with self._read() as connection:
             return [
-                decode_leaf_trusted(i, bytes(d), bytes(h)) for i, d, h in connection.execute(query)
+                _stored_event(i, _stored_bytes(i, d), _stored_bytes(i, h))
+                for i, d, h in connection.execute(query)
             ]
 
     def stream(self, stream: str) -> Sequence[StoredEvent]:
