@@ -2,7 +2,8 @@
 named with its rule and nothing changed; never an exception.
 
 Each example is a real case (the 2004 tender offer, the 2007 meeting and its split). One edit
-puts a troublesome value into one cell or key, or drops, repeats or cuts off a line.
+puts a troublesome value into one cell or key, or drops, repeats or cuts off a line. Every edit
+and option found to raise once is a test of its own below.
 """
 
 from __future__ import annotations
