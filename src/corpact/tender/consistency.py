@@ -76,15 +76,14 @@ def _series_rules(terms: OfferTerms, emit: Emit) -> None:
             )
         if s.tender_offer_consideration < 0 or s.early_tender_payment < 0:
             emit("price-non-negative", "prices per 1,000 must be non-negative", f"{where}")
-        if s.sub_cap is not None:
-            if s.sub_cap.amount < 0:
-                emit("sub-cap-non-negative", "sub-cap must be non-negative", f"{where}.sub_cap")
-            if s.sub_cap.basis is CapBasis.PRINCIPAL and s.sub_cap.amount > s.outstanding:
-                emit(
-                    "sub-cap-within-outstanding",
-                    f"sub-cap {s.sub_cap.amount:,} is above the {s.outstanding:,} outstanding",
-                    f"{where}.sub_cap.amount",
-                )
+        # A cap is never negative: the terms file refuses it and `Cap` cannot hold it.
+        cap = s.sub_cap
+        if cap is not None and cap.basis is CapBasis.PRINCIPAL and cap.amount > s.outstanding:
+            emit(
+                "sub-cap-within-outstanding",
+                f"sub-cap {cap.amount:,} is above the {s.outstanding:,} outstanding",
+                f"{where}.sub_cap.amount",
+            )
 
 
 def _cap_rules(terms: OfferTerms, emit: Emit) -> None:
@@ -94,10 +93,6 @@ def _cap_rules(terms: OfferTerms, emit: Emit) -> None:
         caps.append(
             ("aggregate_cap", terms.aggregate_cap.currency, [s.series_id for s in terms.series])
         )
-        if terms.aggregate_cap.amount < 0:
-            emit(
-                "cap-non-negative", "the aggregate cap must be non-negative", "aggregate_cap.amount"
-            )
     seen_in_pool: dict[str, str] = {}
     for pool in terms.pools:
         caps.append((f"pools.{pool.pool_id}", pool.cap.currency, list(pool.series_ids)))

@@ -64,10 +64,9 @@ def _exact_decimal(value: Any) -> Any:
     elif isinstance(value, str):
         text = value.replace(",", "").replace("_", "").strip()
         try:
-            number = Decimal(text)
+            value = Decimal(text)
         except InvalidOperation:
             raise ValueError(f"{value!r} is not a decimal number") from None
-        value = number
     if isinstance(value, Decimal):
         problem = input_number_problem(value)
         if problem is not None:
